@@ -1,0 +1,147 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"switchyard/server/orchestrator"
+	"switchyard/server/pay"
+)
+
+// This file holds the merchant API's wire types (Juspay's JSON shapes) and
+// their converters from domain types. Amounts are JSON numbers written from
+// minor units as exact decimals, never through a float.
+
+// timeFormat is Juspay's timestamp format: UTC, whole seconds.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func amountJSON(minor int64, currency string) json.Number {
+	return json.Number(pay.FormatAmount(minor, currency))
+}
+
+type paymentLinksJSON struct {
+	Web    string `json:"web"`
+	Mobile string `json:"mobile"`
+	Iframe string `json:"iframe"`
+}
+
+type clientTokenJSON struct {
+	ClientAuthToken       string `json:"client_auth_token"`
+	ClientAuthTokenExpiry string `json:"client_auth_token_expiry"`
+}
+
+// orderJSON is the order object of the order create, update and status APIs.
+type orderJSON struct {
+	ID              string            `json:"id"`
+	OrderID         string            `json:"order_id"`
+	MerchantID      string            `json:"merchant_id"`
+	CustomerID      string            `json:"customer_id"`
+	CustomerEmail   string            `json:"customer_email"`
+	CustomerPhone   string            `json:"customer_phone"`
+	ProductID       string            `json:"product_id"`
+	Description     string            `json:"description"`
+	Amount          json.Number       `json:"amount"`
+	Currency        string            `json:"currency"`
+	Status          string            `json:"status"`
+	StatusID        int               `json:"status_id"`
+	DateCreated     string            `json:"date_created"`
+	LastUpdated     string            `json:"last_updated"`
+	OrderExpiry     string            `json:"order_expiry"`
+	ReturnURL       string            `json:"return_url"`
+	Refunded        bool              `json:"refunded"`
+	AmountRefunded  json.Number       `json:"amount_refunded"`
+	EffectiveAmount json.Number       `json:"effective_amount"`
+	PaymentLinks    paymentLinksJSON  `json:"payment_links"`
+	UDF1            string            `json:"udf1"`
+	UDF2            string            `json:"udf2"`
+	UDF3            string            `json:"udf3"`
+	UDF4            string            `json:"udf4"`
+	UDF5            string            `json:"udf5"`
+	UDF6            string            `json:"udf6"`
+	UDF7            string            `json:"udf7"`
+	UDF8            string            `json:"udf8"`
+	UDF9            string            `json:"udf9"`
+	UDF10           string            `json:"udf10"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Juspay          *clientTokenJSON  `json:"juspay,omitempty"`
+}
+
+func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks) orderJSON {
+	cur := o.Amount.Currency
+	j := orderJSON{
+		ID: o.ID, OrderID: o.OrderID, MerchantID: o.MerchantID,
+		CustomerID: o.CustomerID, CustomerEmail: o.CustomerEmail, CustomerPhone: o.CustomerPhone,
+		ProductID: o.ProductID, Description: o.Description,
+		Amount: amountJSON(o.Amount.Amount, cur), Currency: cur,
+		Status: string(o.Status), StatusID: o.Status.ID(),
+		DateCreated: formatTime(o.CreatedAt), LastUpdated: formatTime(o.UpdatedAt),
+		OrderExpiry: formatTime(o.ExpiresAt), ReturnURL: o.ReturnURL,
+		Refunded:        o.AmountRefunded > 0,
+		AmountRefunded:  amountJSON(o.AmountRefunded, cur),
+		EffectiveAmount: amountJSON(o.Amount.Amount-o.AmountRefunded, cur),
+		PaymentLinks:    paymentLinksJSON{Web: links.Web, Mobile: links.Mobile, Iframe: links.Iframe},
+		UDF1:            o.UDF[0], UDF2: o.UDF[1], UDF3: o.UDF[2], UDF4: o.UDF[3], UDF5: o.UDF[4],
+		UDF6: o.UDF[5], UDF7: o.UDF[6], UDF8: o.UDF[7], UDF9: o.UDF[8], UDF10: o.UDF[9],
+	}
+	if len(o.Metadata) > 0 {
+		j.Metadata = o.Metadata
+	}
+	return j
+}
+
+func newClientTokenJSON(t orchestrator.ClientToken) *clientTokenJSON {
+	return &clientTokenJSON{ClientAuthToken: t.Token, ClientAuthTokenExpiry: formatTime(t.ExpiresAt)}
+}
+
+// sessionJSON is the response of POST /session.
+type sessionJSON struct {
+	Status       string           `json:"status"`
+	ID           string           `json:"id"`
+	OrderID      string           `json:"order_id"`
+	PaymentLinks sessionLinksJSON `json:"payment_links"`
+	SDKPayload   sdkPayloadJSON   `json:"sdk_payload"`
+	OrderExpiry  string           `json:"order_expiry"`
+}
+
+type sessionLinksJSON struct {
+	Web    string `json:"web"`
+	Expiry string `json:"expiry"`
+}
+
+type sdkPayloadJSON struct {
+	RequestID string            `json:"requestId"`
+	Service   string            `json:"service"`
+	Payload   map[string]string `json:"payload"`
+	Expiry    string            `json:"expiry"`
+}
+
+// customerJSON is Juspay's customer object.
+type customerJSON struct {
+	ID                string `json:"id"`
+	Object            string `json:"object"`
+	ObjectReferenceID string `json:"object_reference_id"`
+	MobileNumber      string `json:"mobile_number"`
+	MobileCountryCode string `json:"mobile_country_code"`
+	EmailAddress      string `json:"email_address"`
+	FirstName         string `json:"first_name"`
+	LastName          string `json:"last_name"`
+	DateCreated       string `json:"date_created"`
+	LastUpdated       string `json:"last_updated"`
+}
+
+func newCustomerJSON(c *pay.Customer) customerJSON {
+	return customerJSON{
+		ID: c.ID, Object: "customer", ObjectReferenceID: c.ObjectReferenceID,
+		MobileNumber: c.MobileNumber, MobileCountryCode: c.MobileCountryCode, EmailAddress: c.EmailAddress,
+		FirstName: c.FirstName, LastName: c.LastName,
+		DateCreated: formatTime(c.CreatedAt), LastUpdated: formatTime(c.UpdatedAt),
+	}
+}
+
+type paymentMethodJSON struct {
+	PaymentMethodType string `json:"payment_method_type"`
+	PaymentMethod     string `json:"payment_method"`
+	Description       string `json:"description"`
+}

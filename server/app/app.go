@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchyard/server/api"
+	"switchyard/server/orchestrator"
+	"switchyard/server/pay"
+	"switchyard/server/store"
+	"switchyard/server/token"
+)
+
+// App is a running Switchyard: its database, services and HTTP server.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Service  *orchestrator.Service
+	embedded *store.Embedded
+	listener net.Listener
+	server   *http.Server
+}
+
+// Open builds the whole application: it opens (or starts) the database,
+// migrates it, loads the token signing keys, builds the services and the HTTP
+// server, and binds the listen address, so PublicURL is known. Run serves.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	if cfg.MasterKeys == nil {
+		// Demo mode: the in-memory database dies with the process, so a
+		// per-process key loses nothing.
+		cfg.MasterKeys = map[int][]byte{1: []byte(pay.RandomHex(16))}
+	}
+	sealer, err := pay.NewSealer(cfg.MasterKeys)
+	if err != nil {
+		return nil, err
+	}
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		if a.embedded, err = store.StartEmbedded(ctx, "switchyard"); err != nil {
+			return nil, fmt.Errorf("starting the embedded database: %w", err)
+		}
+		dsn = a.embedded.DSN()
+	}
+	if a.DB, err = store.Open(ctx, dsn, sealer); err != nil {
+		return nil, err
+	}
+	if err := a.DB.Migrate(ctx, log); err != nil {
+		return nil, err
+	}
+
+	a.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + a.listener.Addr().String()
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = "adm_" + pay.RandomHex(16)
+	}
+	a.Config = cfg
+
+	tokens, err := a.tokenIssuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.Service = orchestrator.New(orchestrator.Config{
+		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL,
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(a.DB.SQL(), "switchyard"))
+	srv := api.New(api.Config{
+		Service: a.Service, DB: a.DB, Log: log, AdminToken: cfg.AdminToken, Sandbox: cfg.Sandbox,
+		Ready: a.DB.Ready, Metrics: reg,
+	})
+	a.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// tokenIssuer loads the client-token signing keys, creating the first one on
+// a fresh database. Keys are shared through the database so every replica
+// verifies every other's tokens.
+func (a *App) tokenIssuer(ctx context.Context) (*token.Issuer, error) {
+	stored, err := a.DB.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active := false
+	for _, k := range stored {
+		active = active || k.RetiredAt.IsZero()
+	}
+	if !active {
+		k, err := token.NewKey(a.DB.Now())
+		if err != nil {
+			return nil, err
+		}
+		if err := a.DB.RotateSigningKey(ctx, store.SigningKey{ID: k.ID, Secret: k.Secret, CreatedAt: k.CreatedAt}); err != nil {
+			return nil, err
+		}
+		if stored, err = a.DB.SigningKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]token.Key, len(stored))
+	for i, k := range stored {
+		keys[i] = token.Key{ID: k.ID, Secret: k.Secret, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
+	}
+	return token.New(a.Config.PublicURL, keys, token.DefaultTTL, nil)
+}
+
+// URL is the base URL the server is reachable at.
+func (a *App) URL() string { return a.Config.PublicURL }
+
+// Run serves HTTP until ctx is cancelled, then drains: it stops accepting,
+// lets in-flight requests finish (up to 20 s) and returns.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	a.Log.Info("serving", "addr", a.listener.Addr().String(), "public_url", a.Config.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := a.server.Shutdown(shutdownCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+// Close releases the database and the embedded engine. Call it after Run
+// returns (or instead of Run).
+func (a *App) Close() error {
+	var errs []error
+	if a.listener != nil {
+		a.listener.Close()
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	if a.embedded != nil {
+		errs = append(errs, a.embedded.Close())
+	}
+	return errors.Join(errs...)
+}
