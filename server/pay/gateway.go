@@ -31,7 +31,7 @@ type GatewayAccount struct {
 }
 
 // Connectors Switchyard ships. A gateway account names one of them.
-var Connectors = []string{"sandbox", "stripe"}
+var Connectors = []string{"sandbox"}
 
 var gatewayNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 

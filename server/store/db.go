@@ -43,10 +43,8 @@ func Open(ctx context.Context, dsn string, sealer *pay.Sealer) (*DB, error) {
 	// Times are stored and read as UTC; parseTime gives time.Time values.
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
-	}
-	cfg.Params["charset"] = "utf8mb4"
+	// go-sql-driver connects as utf8mb4 by default; setting "charset" as a
+	// parameter would be sent as an (unknown) system variable.
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store.Open: %w", err)

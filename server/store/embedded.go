@@ -14,7 +14,6 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/variables"
 	"github.com/dolthub/vitess/go/mysql"
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sirupsen/logrus"
@@ -48,14 +47,11 @@ type Embedded struct {
 	closeErr  error
 }
 
-func init() {
-	// sqle.New creates go-mysql-server's process-wide status variables on
-	// first use without synchronisation, so two StartEmbedded calls racing
-	// (parallel tests) would race there. Creating them while the program is
-	// still single-threaded leaves sqle.New only resetting counters, which
-	// it does atomically.
-	variables.InitStatusVariables()
-}
+// newEngineMu serialises sqle.New, which (re)initialises go-mysql-server's
+// process-wide status variables without synchronisation: two engines created
+// at once, as parallel tests do, race there. It guards go-mysql-server's
+// global state, not ours, which is why it has to be package-level too.
+var newEngineMu sync.Mutex
 
 // StartEmbedded starts an in-memory MySQL-compatible server on 127.0.0.1 at a
 // free port, with an empty database named dbName, and returns once it
@@ -80,7 +76,9 @@ func StartEmbedded(ctx context.Context, dbName string) (*Embedded, error) {
 	db.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
 	pro.WithOption(memory.NativeIndexProvider(true))
+	newEngineMu.Lock()
 	engine := sqle.NewDefault(pro)
+	newEngineMu.Unlock()
 
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)

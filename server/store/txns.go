@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"switchyard/server/pay"
+)
+
+type txnRow struct {
+	ID                string    `db:"id"`
+	TxnID             string    `db:"txn_id"`
+	OrderUUID         string    `db:"order_uuid"`
+	MerchantID        string    `db:"merchant_id"`
+	Seq               int       `db:"seq"`
+	Status            string    `db:"status"`
+	Amount            int64     `db:"amount"`
+	Currency          string    `db:"currency"`
+	Gateway           string    `db:"gateway"`
+	Connector         string    `db:"connector"`
+	PaymentMethodType string    `db:"payment_method_type"`
+	PaymentMethod     string    `db:"payment_method"`
+	Details           string    `db:"details"`
+	Routing           string    `db:"routing"`
+	ErrorCode         string    `db:"error_code"`
+	ErrorMessage      string    `db:"error_message"`
+	Version           int       `db:"version"`
+	CreatedAt         time.Time `db:"created_at"`
+	UpdatedAt         time.Time `db:"updated_at"`
+}
+
+const txnColumns = `id, txn_id, order_uuid, merchant_id, seq, status, amount, currency, gateway, connector,
+	payment_method_type, payment_method, details, routing, error_code, error_message, version,
+	created_at, updated_at`
+
+func txnToRow(t *pay.Txn) *txnRow {
+	return &txnRow{
+		ID: t.ID, TxnID: t.TxnID, OrderUUID: t.OrderUUID, MerchantID: t.MerchantID, Seq: t.Seq,
+		Status: string(t.Status), Amount: t.Amount.Amount, Currency: t.Amount.Currency,
+		Gateway: t.Gateway, Connector: t.Connector, PaymentMethodType: t.PaymentMethodType,
+		PaymentMethod: t.PaymentMethod, Details: mustJSON(t.Details), Routing: t.Routing,
+		ErrorCode: t.ErrorCode, ErrorMessage: t.ErrorMessage, Version: t.Version,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+	}
+}
+
+func rowToTxn(r *txnRow) (*pay.Txn, error) {
+	t := &pay.Txn{
+		ID: r.ID, TxnID: r.TxnID, OrderUUID: r.OrderUUID, MerchantID: r.MerchantID, Seq: r.Seq,
+		Status: pay.Status(r.Status), Amount: pay.Money{Amount: r.Amount, Currency: r.Currency},
+		Gateway: r.Gateway, Connector: r.Connector, PaymentMethodType: r.PaymentMethodType,
+		PaymentMethod: r.PaymentMethod, Routing: r.Routing, ErrorCode: r.ErrorCode,
+		ErrorMessage: r.ErrorMessage, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if err := unmarshalColumns(r.Details, &t.Details); err != nil {
+		return nil, fmt.Errorf("txn %s: %w", r.ID, err)
+	}
+	return t, nil
+}
+
+// Event is an outbox row: a webhook or live-status event written in the same
+// transaction as the state change it reports.
+type Event struct {
+	ID         string
+	Name       string
+	MerchantID string
+	OrderUUID  string
+	// Payload is the event body as JSON text.
+	Payload string
+}
+
+func insertEvents(ctx context.Context, tx *sqlx.Tx, events []Event, now time.Time) error {
+	for _, e := range events {
+		if e.ID == "" {
+			e.ID = pay.NewID("evt_")
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO outbox (event_id, merchant_id, order_uuid, event_name, payload, state,
+				next_attempt_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+			e.ID, e.MerchantID, e.OrderUUID, e.Name, e.Payload, now, now, now)
+		if err != nil {
+			return fmt.Errorf("store.insertEvents(%s): %w", e.Name, err)
+		}
+	}
+	return nil
+}
+
+// OrderChange is what a transactional order update hands back to the store:
+// the txns to insert or update and the events to write.
+type OrderChange struct {
+	// NewTxn, when set, is inserted.
+	NewTxn *pay.Txn
+	// Updated are existing txns whose new state must be stored; each is
+	// written only if its version is still the one read (compare-and-set).
+	Updated []*pay.Txn
+	Events  []Event
+}
+
+// ChangeOrder is the transaction boundary of every payment state change. It
+// locks the order row (serializing all changes of one order), loads its txns
+// oldest first, and lets decide look at them and return the change. The
+// store then writes the txns with compare-and-set, recomputes the order's
+// status from its txns (pay.OrderStatus), bumps txn_count and version, and
+// writes the events, all in one transaction. decide must not do I/O: it may
+// be run again when the transaction is retried after a deadlock.
+func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
+	decide func(o *pay.Order, txns []*pay.Txn, now time.Time) (OrderChange, error)) (*pay.Order, []*pay.Txn, error) {
+	var outOrder *pay.Order
+	var outTxns []*pay.Txn
+	err := db.Tx(ctx, func(tx *sqlx.Tx, now time.Time) error {
+		var or orderRow
+		if err := tx.GetContext(ctx, &or, `SELECT `+orderColumns+` FROM orders WHERE id = ? FOR UPDATE`, orderUUID); err != nil {
+			return notFound(err, "order not found")
+		}
+		o, err := rowToOrder(&or)
+		if err != nil {
+			return err
+		}
+		txns, err := selectTxns(ctx, tx, orderUUID)
+		if err != nil {
+			return err
+		}
+		ch, err := decide(o, txns, now)
+		if err != nil {
+			return err
+		}
+		for _, t := range ch.Updated {
+			t.UpdatedAt = now
+			r := txnToRow(t)
+			res, err := tx.ExecContext(ctx, `
+				UPDATE txns SET status = ?, gateway = ?, connector = ?, details = ?, routing = ?,
+					error_code = ?, error_message = ?, version = version + 1, updated_at = ?
+				WHERE id = ? AND version = ?`,
+				r.Status, r.Gateway, r.Connector, r.Details, r.Routing, r.ErrorCode, r.ErrorMessage, now, r.ID, r.Version)
+			if err != nil {
+				return fmt.Errorf("store.ChangeOrder: update txn %s: %w", t.TxnID, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return pay.Errorf(pay.ECONFLICT, "txn %s changed concurrently; retry", t.TxnID)
+			}
+			t.Version++
+		}
+		if t := ch.NewTxn; t != nil {
+			t.CreatedAt, t.UpdatedAt, t.Version = now, now, 1
+			_, err := tx.NamedExecContext(ctx, `
+				INSERT INTO txns (`+txnColumns+`)
+				VALUES (:id, :txn_id, :order_uuid, :merchant_id, :seq, :status, :amount, :currency, :gateway,
+					:connector, :payment_method_type, :payment_method, :details, :routing, :error_code,
+					:error_message, :version, :created_at, :updated_at)`, txnToRow(t))
+			if isDuplicate(err) {
+				return pay.Errorf(pay.ECONFLICT, "another payment attempt on this order was started at the same time; retry")
+			}
+			if err != nil {
+				return fmt.Errorf("store.ChangeOrder: insert txn: %w", err)
+			}
+			txns = append(txns, t)
+			o.TxnCount = len(txns)
+		}
+		o.Status = pay.OrderStatus(txns)
+		o.UpdatedAt = now
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE orders SET status = ?, txn_count = ?, version = version + 1, updated_at = ? WHERE id = ?`,
+			string(o.Status), o.TxnCount, now, o.ID); err != nil {
+			return fmt.Errorf("store.ChangeOrder: update order: %w", err)
+		}
+		o.Version++
+		if err := insertEvents(ctx, tx, ch.Events, now); err != nil {
+			return err
+		}
+		outOrder, outTxns = o, txns
+		return nil
+	})
+	return outOrder, outTxns, err
+}
+
+func selectTxns(ctx context.Context, q sqlx.QueryerContext, orderUUID string) ([]*pay.Txn, error) {
+	var rows []txnRow
+	if err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT `+txnColumns+` FROM txns WHERE order_uuid = ? ORDER BY seq`, orderUUID); err != nil {
+		return nil, fmt.Errorf("store.selectTxns(%s): %w", orderUUID, err)
+	}
+	txns := make([]*pay.Txn, 0, len(rows))
+	for i := range rows {
+		t, err := rowToTxn(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		txns = append(txns, t)
+	}
+	return txns, nil
+}
+
+// Txns returns an order's txns, oldest first.
+func (db *DB) Txns(ctx context.Context, orderUUID string) ([]*pay.Txn, error) {
+	return selectTxns(ctx, db.db, orderUUID)
+}
+
+// TxnByTxnID returns a txn by its "<merchant>-<order_id>-<n>" id, or ENOTFOUND.
+func (db *DB) TxnByTxnID(ctx context.Context, txnID string) (*pay.Txn, error) {
+	var r txnRow
+	if err := db.db.GetContext(ctx, &r, `SELECT `+txnColumns+` FROM txns WHERE txn_id = ?`, txnID); err != nil {
+		return nil, notFound(err, "transaction not found")
+	}
+	return rowToTxn(&r)
+}

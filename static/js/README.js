@@ -1,0 +1,1 @@
+// Shared scripts live beside this file.
