@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"switchyard/server/connector"
 	"switchyard/server/pay"
 	"switchyard/server/store"
 	"switchyard/server/token"
@@ -25,6 +26,9 @@ type Service struct {
 	publicURL string
 	// bcryptCost is the dashboard password hashing cost; tests lower it.
 	bcryptCost int
+	connectors connector.Registry
+	// onChange is told of every committed status change (live status).
+	onChange func(OrderEvent)
 }
 
 // Config is what New needs.
@@ -35,6 +39,11 @@ type Config struct {
 	PublicURL string
 	// BcryptCost defaults to bcrypt.DefaultCost.
 	BcryptCost int
+	// Connectors builds a connector for a gateway account.
+	Connectors connector.Registry
+	// OnChange, if set, is called after every committed order or txn
+	// status change.
+	OnChange func(OrderEvent)
 }
 
 // New returns a Service.
@@ -43,7 +52,8 @@ func New(cfg Config) *Service {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	return &Service{db: cfg.DB, tokens: cfg.Tokens, log: cfg.Log, publicURL: cfg.PublicURL, bcryptCost: cost}
+	return &Service{db: cfg.DB, tokens: cfg.Tokens, log: cfg.Log, publicURL: cfg.PublicURL, bcryptCost: cost,
+		connectors: cfg.Connectors, onChange: cfg.OnChange}
 }
 
 // PaymentLinks are the hosted-page URLs of an order.
@@ -71,6 +81,24 @@ func (s *Service) IssueClientToken(o *pay.Order) (ClientToken, error) {
 		return ClientToken{}, err
 	}
 	return ClientToken{Token: t, ExpiresAt: exp}, nil
+}
+
+// VerifyClientToken checks a client auth token and returns the order it
+// grants access to, with its merchant.
+func (s *Service) VerifyClientToken(ctx context.Context, tok string) (*pay.Order, *pay.Merchant, error) {
+	claims, err := s.tokens.Verify(tok)
+	if err != nil {
+		return nil, nil, pay.Errorf(pay.EUNAUTHENTICATED, "invalid or expired client auth token")
+	}
+	o, err := s.db.OrderByID(ctx, claims.OrderUUID)
+	if err != nil || o.MerchantID != claims.MerchantID {
+		return nil, nil, pay.Errorf(pay.EUNAUTHENTICATED, "invalid or expired client auth token")
+	}
+	m, err := s.db.Merchant(ctx, o.MerchantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, m, nil
 }
 
 // CreateOrder validates in and stores a NEW order for merchant m; a repeated
