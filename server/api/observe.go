@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
 )
 
@@ -60,6 +61,16 @@ func (s *Server) observe(m *httpMetrics) echo.MiddlewareFunc {
 			}
 			c.Set(requestIDKey, id)
 			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			ctx, timing := orchestrator.WithTiming(c.Request().Context())
+			c.SetRequest(c.Request().WithContext(ctx))
+			// Server-Timing reports the orchestrator's own time: the
+			// whole request minus the time spent waiting for gateways.
+			c.Response().Before(func() {
+				gw := timing.Gateway()
+				self := time.Since(start) - gw
+				c.Response().Header().Set("Server-Timing", fmt.Sprintf("self;dur=%.3f, gateway;dur=%.3f",
+					float64(self.Microseconds())/1000, float64(gw.Microseconds())/1000))
+			})
 
 			func() {
 				defer func() {

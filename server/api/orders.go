@@ -51,7 +51,11 @@ func (s *Server) handleCreateOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body := newOrderJSON(o, s.svc.Links(o))
+	txns, err := s.svc.OrderTxns(c.Request().Context(), o)
+	if err != nil {
+		return err
+	}
+	body := newOrderJSON(o, s.svc.Links(o), txns)
 	if wantToken {
 		t, err := s.svc.IssueClientToken(o)
 		if err != nil {
@@ -68,7 +72,11 @@ func (s *Server) handleGetOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newOrderJSON(o, s.svc.Links(o)))
+	txns, err := s.svc.OrderTxns(c.Request().Context(), o)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newOrderJSON(o, s.svc.Links(o), txns))
 }
 
 // handleUpdateOrder serves POST /orders/{order_id}: a NEW order's amount and
@@ -93,7 +101,7 @@ func (s *Server) handleUpdateOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newOrderJSON(o, s.svc.Links(o)))
+	return c.JSON(http.StatusOK, newOrderJSON(o, s.svc.Links(o), nil))
 }
 
 func updatable(k string) bool {

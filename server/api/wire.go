@@ -66,9 +66,123 @@ type orderJSON struct {
 	UDF10           string            `json:"udf10"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
 	Juspay          *clientTokenJSON  `json:"juspay,omitempty"`
+	// The payment fields appear once the order has a txn: those of its
+	// charged txn, else of its latest.
+	*orderTxnJSON
 }
 
-func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks) orderJSON {
+type orderTxnJSON struct {
+	TxnID                  string               `json:"txn_id"`
+	TxnUUID                string               `json:"txn_uuid"`
+	PaymentMethodType      string               `json:"payment_method_type"`
+	PaymentMethod          string               `json:"payment_method"`
+	AuthType               string               `json:"auth_type"`
+	Card                   *cardJSON            `json:"card,omitempty"`
+	UPI                    *upiJSON             `json:"upi,omitempty"`
+	PayerVPA               string               `json:"payer_vpa,omitempty"`
+	Gateway                string               `json:"gateway"`
+	GatewayReferenceID     string               `json:"gateway_reference_id"`
+	RespCode               *string              `json:"resp_code"`
+	RespMessage            *string              `json:"resp_message"`
+	BankErrorCode          string               `json:"bank_error_code"`
+	BankErrorMessage       string               `json:"bank_error_message"`
+	UnifiedCode            string               `json:"unified_code,omitempty"`
+	TxnDetail              txnDetailJSON        `json:"txn_detail"`
+	PaymentGatewayResponse *gatewayResponseJSON `json:"payment_gateway_response,omitempty"`
+}
+
+type cardJSON struct {
+	CardISIN       string `json:"card_isin"`
+	LastFourDigits string `json:"last_four_digits"`
+	CardBrand      string `json:"card_brand"`
+	CardType       string `json:"card_type"`
+	NameOnCard     string `json:"name_on_card"`
+	ExpiryMonth    string `json:"expiry_month"`
+	ExpiryYear     string `json:"expiry_year"`
+	UsingSavedCard bool   `json:"using_saved_card"`
+	SavedToLocker  bool   `json:"saved_to_locker"`
+}
+
+type upiJSON struct {
+	PayerVPA    string `json:"payer_vpa"`
+	TxnFlowType string `json:"txn_flow_type"`
+}
+
+type txnDetailJSON struct {
+	TxnID        string      `json:"txn_id"`
+	OrderID      string      `json:"order_id"`
+	TxnUUID      string      `json:"txn_uuid"`
+	Status       string      `json:"status"`
+	ErrorCode    *string     `json:"error_code"`
+	ErrorMessage string      `json:"error_message"`
+	NetAmount    json.Number `json:"net_amount"`
+	TxnAmount    json.Number `json:"txn_amount"`
+	Currency     string      `json:"currency"`
+	Gateway      string      `json:"gateway"`
+	Created      string      `json:"created"`
+	LastUpdated  string      `json:"last_updated"`
+}
+
+type gatewayResponseJSON struct {
+	RespCode    string `json:"resp_code"`
+	RespMessage string `json:"resp_message"`
+	EPGTxnID    string `json:"epg_txn_id"`
+	TxnID       string `json:"txn_id"`
+	Created     string `json:"created"`
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// reportedTxn is the txn whose details the order shows: the charged one,
+// else the latest.
+func reportedTxn(txns []*pay.Txn) *pay.Txn {
+	for _, t := range txns {
+		if t.Status == pay.StatusCharged {
+			return t
+		}
+	}
+	if len(txns) == 0 {
+		return nil
+	}
+	return txns[len(txns)-1]
+}
+
+func newOrderTxnJSON(o *pay.Order, t *pay.Txn) *orderTxnJSON {
+	d := t.Details
+	j := &orderTxnJSON{
+		TxnID: t.TxnID, TxnUUID: t.ID, PaymentMethodType: t.PaymentMethodType, PaymentMethod: t.PaymentMethod,
+		AuthType: d.AuthType, Gateway: t.Gateway, GatewayReferenceID: t.Gateway,
+		RespCode: nilIfEmpty(d.RespCode), RespMessage: nilIfEmpty(d.RespMessage),
+		BankErrorCode: t.ErrorCode, BankErrorMessage: t.ErrorMessage, UnifiedCode: d.UnifiedCode,
+		TxnDetail: txnDetailJSON{
+			TxnID: t.TxnID, OrderID: o.OrderID, TxnUUID: t.ID, Status: string(t.Status),
+			ErrorCode: nilIfEmpty(t.ErrorCode), ErrorMessage: t.ErrorMessage,
+			NetAmount: amountJSON(t.Amount.Amount, t.Amount.Currency), TxnAmount: amountJSON(t.Amount.Amount, t.Amount.Currency),
+			Currency: t.Amount.Currency, Gateway: t.Gateway,
+			Created: formatTime(t.CreatedAt), LastUpdated: formatTime(t.UpdatedAt),
+		},
+	}
+	if d.CardLast4 != "" {
+		j.Card = &cardJSON{CardISIN: d.CardBIN, LastFourDigits: d.CardLast4, CardBrand: d.CardBrand,
+			CardType: "CREDIT", NameOnCard: d.NameOnCard, ExpiryMonth: d.CardExpMonth, ExpiryYear: d.CardExpYear}
+	}
+	if t.PaymentMethodType == pay.MethodUPI {
+		j.UPI = &upiJSON{PayerVPA: d.PayerVPA, TxnFlowType: d.TxnFlow}
+		j.PayerVPA = d.PayerVPA
+	}
+	if d.GatewayRef != "" || d.RespCode != "" {
+		j.PaymentGatewayResponse = &gatewayResponseJSON{RespCode: d.RespCode, RespMessage: d.RespMessage,
+			EPGTxnID: d.GatewayRef, TxnID: t.TxnID, Created: formatTime(t.UpdatedAt)}
+	}
+	return j
+}
+
+func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks, txns []*pay.Txn) orderJSON {
 	cur := o.Amount.Currency
 	j := orderJSON{
 		ID: o.ID, OrderID: o.OrderID, MerchantID: o.MerchantID,
@@ -87,6 +201,9 @@ func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks) orderJSON {
 	}
 	if len(o.Metadata) > 0 {
 		j.Metadata = o.Metadata
+	}
+	if t := reportedTxn(txns); t != nil {
+		j.orderTxnJSON = newOrderTxnJSON(o, t)
 	}
 	return j
 }

@@ -131,12 +131,14 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
 	defer cancel()
+	start := time.Now()
 	res := conn.Authorize(gctx, connector.Payment{
 		TxnID: txn.TxnID, Amount: order.Amount, MethodType: in.PaymentMethodType, Method: in.PaymentMethod,
 		Card: card, VPA: in.UPIVPA, UPIFlow: upiFlow(in),
 		ReturnURL:  s.publicURL + "/pay/" + order.ID + "/return/" + url.PathEscape(txn.TxnID),
 		WebhookURL: s.publicURL + "/webhooks/gateway/" + m.ID + "/" + account.Name,
 	})
+	timeGateway(ctx, start)
 	return s.apply(gctx, m, txn, res, phaseAuthorize)
 }
 
@@ -384,7 +386,9 @@ func (s *Service) CompleteTxn(ctx context.Context, orderUUID, txnID string, para
 	}
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
 	defer cancel()
+	start := time.Now()
 	res := conn.Complete(gctx, t.TxnID, t.Details.GatewayRef, params)
+	timeGateway(ctx, start)
 	out, err := s.apply(gctx, m, t, res, phaseComplete)
 	return out, m, err
 }
@@ -404,7 +408,10 @@ func (s *Service) SyncTxn(ctx context.Context, t *pay.Txn) (*TxnOutcome, error) 
 	}
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
 	defer cancel()
-	return s.apply(gctx, m, t, conn.Sync(gctx, t.TxnID, t.Details.GatewayRef), phaseSync)
+	start := time.Now()
+	res := conn.Sync(gctx, t.TxnID, t.Details.GatewayRef)
+	timeGateway(ctx, start)
+	return s.apply(gctx, m, t, res, phaseSync)
 }
 
 // TxnStatus returns the current state of a txn and its order, with no

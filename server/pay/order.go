@@ -246,7 +246,7 @@ func (c *Customer) Validate() error {
 		p.Add("mobile_country_code", "must be 1-4 digits")
 	}
 	if c.EmailAddress != "" {
-		if a, err := mail.ParseAddress(c.EmailAddress); err != nil || a.Address != c.EmailAddress {
+		if a, err := mail.ParseAddress(c.EmailAddress); err != nil || a.Address != c.EmailAddress || len(c.EmailAddress) > 254 {
 			p.Add("email_address", "must be a plain email address such as name@example.com")
 		}
 	}
