@@ -42,6 +42,10 @@ type Config struct {
 	// HTTP metrics there.
 	Metrics  *prometheus.Registry
 	Surfaces []Surface
+	// Mounts are plain http.Handlers served under a path prefix ending in
+	// "/" (the sandbox processors, which stand in for an external gateway
+	// and so do not use echo).
+	Mounts map[string]http.Handler
 }
 
 // Server is the HTTP server of every surface.
@@ -66,6 +70,9 @@ func New(cfg Config) *Server {
 	s.routes()
 	for _, sf := range cfg.Surfaces {
 		sf.Routes(e)
+	}
+	for prefix, h := range cfg.Mounts {
+		e.Any(prefix+"*", echo.WrapHandler(h))
 	}
 	return s
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,10 +11,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchyard/sdkapi"
 	"switchyard/server/api"
+	"switchyard/server/checkout"
+	"switchyard/server/connector"
+	"switchyard/server/connector/sandbox"
+	"switchyard/server/live"
 	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
 	"switchyard/server/store"
@@ -28,6 +36,8 @@ type App struct {
 	embedded *store.Embedded
 	listener net.Listener
 	server   *http.Server
+	hub      *live.Hub
+	sandbox  *sandbox.Service
 }
 
 // Open builds the whole application: it opens (or starts) the database,
@@ -80,16 +90,50 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	if err != nil {
 		return nil, err
 	}
+
+	// Every txn's connector is built from this registry. The sandbox
+	// connector reaches the sandbox processors over HTTP on the loopback
+	// address, like any gateway; they are mounted only in sandbox mode.
+	registry := connector.Registry{"sandbox": sandbox.Factory(sandbox.ConnectorConfig{
+		BaseURL:   "http://" + loopback(a.listener.Addr()) + "/sandbox",
+		NotifyKey: deriveKey(cfg.MasterKeys, "sandbox-notify"),
+	})}
+	mounts := map[string]http.Handler{}
+	if cfg.Sandbox {
+		a.sandbox, err = sandbox.NewService(sandbox.ServiceConfig{
+			DB: sqlx.NewDb(a.DB.SQL(), "mysql"), AdminToken: cfg.AdminToken, Seed: cfg.SandboxSeed,
+			Log: log.With("component", "sandbox"), PublicURL: cfg.PublicURL,
+		})
+		if err != nil {
+			return nil, err
+		}
+		mounts["/sandbox/"] = a.sandbox.Handler()
+	}
+
+	// The service publishes committed changes to the hub, and the hub reads
+	// current statuses from the service: one of them is captured late.
+	var hub *live.Hub
 	a.Service = orchestrator.New(orchestrator.Config{
-		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL,
+		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL, Connectors: registry,
+		OnChange: func(ev orchestrator.OrderEvent) { hub.Publish(ev) },
 	})
+	hub = live.NewHub(live.Config{Log: log.With("component", "live"), Current: sdkapi.CurrentEvent(a.Service)})
+	a.hub = hub
+	sdk, err := sdkapi.NewServer(sdkapi.Config{Service: a.Service, Hub: hub, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+	pages, err := checkout.New(checkout.Config{Service: a.Service, Log: log, PublicURL: cfg.PublicURL, Sandbox: cfg.Sandbox})
+	if err != nil {
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(a.DB.SQL(), "switchyard"))
 	srv := api.New(api.Config{
 		Service: a.Service, DB: a.DB, Log: log, AdminToken: cfg.AdminToken, Sandbox: cfg.Sandbox,
-		Ready: a.DB.Ready, Metrics: reg,
+		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages}, Mounts: mounts,
 	})
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
@@ -139,6 +183,9 @@ func (a *App) URL() string { return a.Config.PublicURL }
 // Run serves HTTP until ctx is cancelled, then drains: it stops accepting,
 // lets in-flight requests finish (up to 20 s) and returns.
 func (a *App) Run(ctx context.Context) error {
+	if a.sandbox != nil {
+		a.sandbox.Start(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Log.Info("serving", "addr", a.listener.Addr().String(), "public_url", a.Config.PublicURL)
@@ -150,6 +197,12 @@ func (a *App) Run(ctx context.Context) error {
 	a.Log.Info("shutting down: draining in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// Release what http.Server.Shutdown does not track: sandbox requests
+	// held open by its timeout mode, and websockets (closed with 1001).
+	if a.sandbox != nil {
+		a.sandbox.Close()
+	}
+	a.hub.Close()
 	err := a.server.Shutdown(shutdownCtx)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
@@ -164,6 +217,12 @@ func (a *App) Close() error {
 	if a.listener != nil {
 		a.listener.Close()
 	}
+	if a.hub != nil {
+		a.hub.Close()
+	}
+	if a.sandbox != nil {
+		errs = append(errs, a.sandbox.Close())
+	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())
 	}
@@ -171,4 +230,30 @@ func (a *App) Close() error {
 		errs = append(errs, a.embedded.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// loopback turns a listen address into one this process can dial: an
+// unspecified host (0.0.0.0, ::) becomes 127.0.0.1.
+func loopback(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// deriveKey derives a purpose-bound key from the newest master key, so a
+// secret such as the sandbox notification key stays the same across
+// restarts without being configured separately.
+func deriveKey(keys map[int][]byte, purpose string) []byte {
+	newest := 0
+	for v := range keys {
+		newest = max(newest, v)
+	}
+	mac := hmac.New(sha256.New, keys[newest])
+	mac.Write([]byte("switchyard:" + purpose))
+	return mac.Sum(nil)
 }

@@ -28,6 +28,9 @@ type Config struct {
 	MasterKeys map[int][]byte
 	// RedisURL enables cross-replica live-status fan-out (not used yet).
 	RedisURL string
+	// SandboxSeed makes the sandbox processors' drawn outcomes
+	// reproducible (SWITCHYARD_SANDBOX_SEED, default 1).
+	SandboxSeed int64
 }
 
 // ConfigFromEnv reads the SWITCHYARD_* variables through getenv and applies
@@ -50,6 +53,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SWITCHYARD_SANDBOX: want true or false, got %q", v)
 		}
 		c.Sandbox = b
+	}
+	c.SandboxSeed = 1
+	if v := getenv("SWITCHYARD_SANDBOX_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("SWITCHYARD_SANDBOX_SEED: want an integer, got %q", v)
+		}
+		c.SandboxSeed = n
 	}
 	if v := getenv("SWITCHYARD_MASTER_KEY"); v != "" {
 		keys, err := parseMasterKeys(v)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -58,6 +59,21 @@ func Open(ctx context.Context, dsn string, sealer *pay.Sealer) (*DB, error) {
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store.Open: ping: %w", err)
+	}
+	var comment string
+	if err := db.QueryRowContext(pingCtx, `SELECT @@version_comment`).Scan(&comment); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store.Open: %w", err)
+	}
+	if strings.Contains(strings.ToLower(comment), "dolt") {
+		// The embedded engine (go-mysql-server's memory engine) does not
+		// isolate concurrent statements: each works on a copy of the tables
+		// it touches and puts them back on commit, so concurrent writers
+		// lose updates. One connection serializes every statement and
+		// transaction, which makes it correct (and slow; it is for demos).
+		// No store method queries the pool while holding a transaction, so
+		// this cannot deadlock.
+		db.SetMaxOpenConns(1)
 	}
 	return &DB{db: db, Now: func() time.Time { return time.Now().UTC() }, Sealer: sealer}, nil
 }

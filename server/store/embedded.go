@@ -28,9 +28,11 @@ import (
 // NOWAIT and FOR SHARE don't parse. Transactions don't see each other's
 // uncommitted writes, but they never conflict either: of two transactions
 // that update the same row, or insert the same unique key, both commit and
-// the later commit wins, with no 1062, 1205 or 1213. A single UPDATE ...
-// WHERE version = ? is still atomic. Anything that depends on locking or
-// on conflicts between transactions must be tested against a real server.
+// the later commit wins, with no 1062, 1205 or 1213; even concurrent
+// autocommit statements on one table can lose writes. store.Open therefore
+// gives this engine a single connection, serializing everything. Anything
+// that depends on locking or on conflicts between transactions must be
+// tested against a real server.
 type Embedded struct {
 	srv    *server.Server
 	engine *sqle.Engine

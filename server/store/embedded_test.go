@@ -151,8 +151,12 @@ func TestEngineCompat(t *testing.T) {
 			if n := countIn(t, tx, "rolled-back"); n != 1 {
 				t.Errorf("own uncommitted row: count %d, want 1", n)
 			}
-			if n := count(t, "id = ?", "rolled-back"); n != 0 {
-				t.Errorf("uncommitted row seen from another connection: count %d", n)
+			// The embedded engine gets one connection (see store.Open), so
+			// there is no other connection to look from.
+			if storetest.Backend() != storetest.BackendEmbedded {
+				if n := count(t, "id = ?", "rolled-back"); n != 0 {
+					t.Errorf("uncommitted row seen from another connection: count %d", n)
+				}
 			}
 			return errBoom
 		})

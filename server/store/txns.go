@@ -143,6 +143,11 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 				return pay.Errorf(pay.ECONFLICT, "txn %s changed concurrently; retry", t.TxnID)
 			}
 			t.Version++
+			for i, old := range txns {
+				if old.ID == t.ID {
+					txns[i] = t
+				}
+			}
 		}
 		if t := ch.NewTxn; t != nil {
 			t.CreatedAt, t.UpdatedAt, t.Version = now, now, 1

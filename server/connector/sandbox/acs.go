@@ -1,0 +1,194 @@
+package sandbox
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+
+	"switchyard/server/pay"
+)
+
+// acsTemplate is the file (and template) name of the ACS page.
+const acsTemplate = "sandbox_acs.html"
+
+// acsData is what sandbox_acs.html renders.
+type acsData struct {
+	// Heading names the page: "Sandbox 3-D Secure", "Sandbox Netbanking —
+	// HDFC Bank", "Sandbox Wallet — Paytm".
+	Heading string
+	// Detail says what is being paid with ("Card ending 3220").
+	Detail string
+	// Amount is the amount with its currency ("INR 100.00").
+	Amount string
+	// Awaiting is set while the shopper's decision is still open; the page
+	// then shows the Approve and Fail buttons.
+	Awaiting bool
+	// Outcome describes a decided payment.
+	Outcome string
+	// ReturnURL, for a decided payment, leads back to the merchant.
+	ReturnURL string
+	// NotFound is set when there is no such payment.
+	NotFound bool
+	// Nonce allows the page's one inline style element under the CSP.
+	Nonce string
+}
+
+// acsPage renders the simulated 3-D Secure, netbanking or wallet page of a
+// payment awaiting the shopper.
+func (s *Service) acsPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.paymentByID(r.Context(), r.PathValue("id"))
+	if isNoRows(err) {
+		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true}, "")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.renderACS(w, r, http.StatusOK, acsFor(&p), p.ReturnURL)
+}
+
+// acsDecide records the shopper's decision, once: approving leads to the
+// outcome decided when the payment was made (3-D Secure: the card's; bank and
+// wallet: the success-rate draw), failing to "authentication failed". It then
+// sends the shopper back to the payment's return_url with payment_id added.
+// A repeated POST changes nothing and redirects again.
+func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	decision := r.PostForm.Get("decision")
+	if decision != "approve" && decision != "fail" {
+		http.Error(w, `decision must be "approve" or "fail"`, http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := processing(r)
+	defer cancel()
+	p, err := s.paymentByID(ctx, r.PathValue("id"))
+	if isNoRows(err) {
+		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true}, "")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if p.Status == statusRequiresAction {
+		o := outAuthFailed
+		if decision == "approve" {
+			o = p.afterAction()
+		}
+		changed, err := s.transition(ctx, p.ID, statusRequiresAction, o)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		if changed {
+			s.log.Info("sandbox: shopper decided", "processor", p.Processor, "txn_id", p.TxnID,
+				"payment_id", p.ID, "decision", decision, "status", o.status)
+			// Like a real gateway, also tell the webhook: the shopper may
+			// never make it back to the return URL.
+			if p.WebhookURL != "" {
+				if err := s.schedule(ctx, notificationRow{PaymentID: p.ID, DueAt: s.utcNow()}); err != nil {
+					s.log.Error("sandbox: scheduling notification", "payment_id", p.ID, "err", err)
+				}
+			}
+		}
+		if p, err = s.paymentByID(ctx, p.ID); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+	}
+	if p.ReturnURL == "" {
+		s.renderACS(w, r, http.StatusOK, acsFor(&p), "")
+		return
+	}
+	http.Redirect(w, r, withPaymentID(p.ReturnURL, p.ID), http.StatusSeeOther)
+}
+
+func acsFor(p *paymentRow) acsData {
+	d := acsData{Amount: p.Currency + " " + fixedAmount(p.Amount, p.Currency)}
+	switch p.ActionPage {
+	case pageBank:
+		name := catalogName(pay.MethodNB, p.Method, "your bank")
+		d.Heading, d.Detail = "Sandbox Netbanking — "+name, "Pay from your account at "+name
+	case pageWallet:
+		name := catalogName(pay.MethodWallet, p.Method, "your wallet")
+		d.Heading, d.Detail = "Sandbox Wallet — "+name, "Pay from your "+name+" balance"
+	default:
+		d.Heading = "Sandbox 3-D Secure"
+		if p.CardLast4 != "" {
+			d.Detail = "Card ending " + p.CardLast4
+		}
+	}
+	switch p.Status {
+	case statusRequiresAction:
+		d.Awaiting = true
+	case statusSucceeded:
+		d.Outcome = "This payment was approved."
+	default:
+		d.Outcome = "This payment was not approved: " + p.Message + "."
+	}
+	if !d.Awaiting && p.ReturnURL != "" {
+		d.ReturnURL = withPaymentID(p.ReturnURL, p.ID)
+	}
+	return d
+}
+
+func catalogName(methodType, code, fallback string) string {
+	for _, m := range pay.Catalog {
+		if m.Type == methodType && m.Code == code {
+			return m.Description
+		}
+	}
+	if code != "" {
+		return code
+	}
+	return fallback
+}
+
+// renderACS writes the page with a strict CSP: nothing external, no script,
+// the one inline style by nonce, forms only to this page and, because
+// browsers apply form-action to the redirect that follows, to the origin of
+// the return URL.
+func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, d acsData, returnURL string) {
+	d.Nonce = pay.RandomHex(16)
+	var buf bytes.Buffer
+	if err := s.acs.Execute(&buf, d); err != nil {
+		s.log.Error("sandbox: rendering ACS page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	formAction := "'self'"
+	if u, err := url.Parse(returnURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; form-action "+formAction+
+		"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// withPaymentID appends payment_id to a URL's query, leaving what is there
+// untouched.
+func withPaymentID(raw, id string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	add := "payment_id=" + url.QueryEscape(id)
+	if u.RawQuery == "" {
+		u.RawQuery = add
+	} else {
+		u.RawQuery += "&" + add
+	}
+	return u.String()
+}

@@ -1,1 +1,0 @@
-// Shared scripts live beside this file.
