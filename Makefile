@@ -17,6 +17,7 @@ test:
 	fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	node --test web/
 
 # Black-box tests only: the real server over HTTP, and the built binary.
 e2e:

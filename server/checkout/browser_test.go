@@ -83,7 +83,7 @@ func browser(t *testing.T) func(t *testing.T) context.Context {
 		t.Skip("no Chrome/Chromium found (set SWITCHYARD_CHROME)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(360, 780), chromedp.Flag("disable-dev-shm-usage", true))
+		chromedp.Flag("disable-dev-shm-usage", true))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	bctx, cancelB := chromedp.NewContext(actx)
@@ -95,7 +95,8 @@ func browser(t *testing.T) func(t *testing.T) context.Context {
 		tctx, cancelT := chromedp.NewContext(bctx)
 		ctx, cancelTimeout := context.WithTimeout(tctx, 90*time.Second)
 		t.Cleanup(func() { cancelTimeout(); cancelT() })
-		do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		// A small phone: headless Chrome's window has a larger minimum.
+		do(t, ctx, chromedp.EmulateViewport(360, 740), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
 				page.AddScriptToEvaluateOnNewDocumentParams{Source: pageProbe})
 			return err

@@ -171,6 +171,8 @@ func (s *Server) checkTemplates() error {
 // Routes registers the checkout's routes.
 func (s *Server) Routes(e *echo.Echo) {
 	e.GET("/pay/:id", s.handlePage)
+	// Link checkers and unfurlers probe with HEAD.
+	e.HEAD("/pay/:id", s.handlePage)
 	e.GET("/pay/:id/return/:txn_id", s.handleReturn)
 	e.POST("/pay/:id/return/:txn_id", s.handleReturn)
 	e.GET("/pay/:id/finish/:txn_id", s.handleFinish)

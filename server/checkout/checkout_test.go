@@ -239,6 +239,14 @@ func TestPage(t *testing.T) {
 		}
 	})
 
+	t.Run("HEAD", func(t *testing.T) {
+		r := h.do(http.MethodHead, "/pay/"+o.ID, nil, nil)
+		if r.Code != http.StatusOK || r.Body != "" {
+			t.Errorf("HEAD: %d %q", r.Code, r.Body)
+		}
+		checkSecurityHeaders(t, r)
+	})
+
 	t.Run("layouts", func(t *testing.T) {
 		for q, class := range map[string]string{"?iframe=true": "layout-iframe", "?mobile=true": "layout-mobile"} {
 			body := findAll(parseHTML(t, h.get("/pay/"+o.ID+q).Body), tag("body"))[0]

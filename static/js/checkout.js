@@ -64,7 +64,10 @@
     pollGen: 0,
     pollEvery: POLL_MS,
     liveUrl: '',
-    lastSubmitter: null
+    lastSubmitter: null,
+    // validationNotice: the live region holds a "correct the fields"
+    // message, which switching instruments clears.
+    validationNotice: false
   };
   // Nothing else on the page needs the token.
   root.removeAttribute('data-token');
@@ -455,6 +458,10 @@
   var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"][data-method]'));
 
   function selectTab(tab, focus) {
+    if (state.validationNotice) {
+      state.validationNotice = false;
+      announce('');
+    }
     tabs.forEach(function (t) {
       var on = t === tab;
       t.setAttribute('aria-selected', on ? 'true' : 'false');
@@ -712,9 +719,11 @@
         startWaiting({
           txnId: body.txn_id,
           intent: intent,
-          message: upi ? (intent ? 'Open your UPI app to approve the payment.' : 'Approve the payment in your UPI app.')
+          message: upi ? (intent ? 'Open your UPI app to approve the payment. This page moves on by itself.'
+            : 'Approve the payment in your UPI app. This page moves on by itself.')
             : 'We are confirming your payment with the provider.',
-          announce: upi ? 'Approve the payment in your UPI app.' : 'Waiting for confirmation.'
+          announce: upi ? (intent ? 'Payment ready in your UPI app.' : 'Payment request sent to your UPI app.')
+            : 'Waiting for confirmation.'
         });
         return;
       }
@@ -737,8 +746,10 @@
     if (problems.length) {
       var rest = showProblems(form, problems);
       announce(rest.length ? rest.join(' ') : 'Please correct the highlighted details.', 'error');
+      state.validationNotice = true;
       return;
     }
+    state.validationNotice = false;
     setBusy(form, true);
     announce('Processing your payment…');
     api('POST', '/sdk/v1/txns', data).then(function (r) {
@@ -765,6 +776,7 @@
         var msg = fields.length && !rest.length ? 'Please correct the highlighted details.'
           : (r.body.error_message || (r.body.error_info && r.body.error_info.user_message) || 'The payment could not be started.');
         announce(rest.length ? msg + ' ' + rest.join(' ') : msg, 'error');
+        state.validationNotice = fields.length > 0 && !rest.length;
         return;
       }
       handleTxn(form, {payment_method_type: form.getAttribute('data-method')}, r.body);
