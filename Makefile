@@ -16,8 +16,8 @@ test:
 		echo "make test: database backend: embedded engine (set SWITCHYARD_TEST_DATABASE_URL to test against MySQL/MariaDB)"; \
 	fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
 	node --test web/
+	$(GO) test -race -count=1 ./...
 
 # Black-box tests only: the real server over HTTP, and the built binary.
 e2e:

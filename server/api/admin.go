@@ -183,9 +183,10 @@ type gatewayRequest struct {
 	Credentials    map[string]string `json:"credentials"`
 	PaymentMethods []string          `json:"payment_methods"`
 	Currencies     []string          `json:"currencies"`
-	FeePercent     json.Number       `json:"fee_percent"`
-	FeeFixed       int64             `json:"fee_fixed"`
-	Priority       int               `json:"priority"`
+	// FeePercent is a JSON number or a numeric string, read as written.
+	FeePercent json.RawMessage `json:"fee_percent"`
+	FeeFixed   int64           `json:"fee_fixed"`
+	Priority   int             `json:"priority"`
 }
 
 // gatewayJSON shows a gateway account; credentials are write-only, so only
@@ -223,12 +224,18 @@ func (s *Server) handleAdminPutGateway(c echo.Context) error {
 	if err := decodeStrict(c, &req); err != nil {
 		return err
 	}
+	var fee json.Number
+	if len(req.FeePercent) > 0 && string(req.FeePercent) != "null" {
+		if err := json.Unmarshal(req.FeePercent, &fee); err != nil {
+			return pay.Invalid("fee_percent", "must be a number such as 1.9")
+		}
+	}
 	enabled := true
 	setIf(&enabled, req.Enabled)
 	g := &pay.GatewayAccount{
 		MerchantID: c.Param("id"), Name: c.Param("name"), Connector: req.Connector, Enabled: enabled,
 		Credentials: req.Credentials, PaymentMethods: req.PaymentMethods, Currencies: upper(req.Currencies),
-		FeePercent: req.FeePercent.String(), FeeFixed: req.FeeFixed, Priority: req.Priority,
+		FeePercent: fee.String(), FeeFixed: req.FeeFixed, Priority: req.Priority,
 	}
 	created, err := s.svc.PutGateway(c.Request().Context(), g)
 	if err != nil {

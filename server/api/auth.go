@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,7 +37,7 @@ func (s *Server) merchantAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if mid != "" && mid != m.ID {
 			return pay.Errorf(pay.EFORBIDDEN, "x-merchantid %q does not match the API key's merchant", mid)
 		}
-		if v := h.Get("version"); v != "" && !versionPattern.MatchString(v) {
+		if v := h.Get("version"); v != "" && !validVersion(v) {
 			return pay.Invalid("version", "header must be a date such as 2023-06-30")
 		}
 		c.Set(merchantKey, m)
@@ -45,6 +46,11 @@ func (s *Server) merchantAuth(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 var versionPattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+
+func validVersion(v string) bool {
+	_, err := time.Parse(time.DateOnly, v)
+	return versionPattern.MatchString(v) && err == nil
+}
 
 // merchant returns the merchant authenticated by merchantAuth.
 func merchant(c echo.Context) *pay.Merchant { return c.Get(merchantKey).(*pay.Merchant) }
@@ -73,8 +79,9 @@ func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="switchyard-admin"`)
 			return pay.Errorf(pay.EUNAUTHENTICATED, "missing or wrong admin bearer token")
 		}
-		// Idempotency keys of admin requests live in the operator's space.
-		c.Set(idempotencyScopeKey, "_admin")
+		// Idempotency keys of admin requests live in the operator's space;
+		// ':' cannot appear in a merchant id, so no merchant shares it.
+		c.Set(idempotencyScopeKey, ":admin")
 		return next(c)
 	}
 }

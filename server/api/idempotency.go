@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"regexp"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,6 +18,8 @@ const idempotencyScopeKey = "idempotency_scope"
 
 // maxIdempotencyKey is the longest Idempotency-Key accepted (Stripe's limit).
 const maxIdempotencyKey = 255
+
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]+$`)
 
 // idempotency makes any POST, PUT, PATCH or DELETE carrying an
 // Idempotency-Key safe to retry: the same key with the same request replays
@@ -32,6 +35,9 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if len(key) > maxIdempotencyKey {
 			return pay.Invalid("Idempotency-Key", "header must be at most 255 characters")
+		}
+		if !idempotencyKeyPattern.MatchString(key) {
+			return pay.Invalid("Idempotency-Key", "header must be printable ASCII without spaces, such as a UUID")
 		}
 		scope, _ := c.Get(idempotencyScopeKey).(string)
 		if m, ok := c.Get(merchantKey).(*pay.Merchant); ok {

@@ -68,6 +68,9 @@ func (s *Server) handleCreateOrder(c echo.Context) error {
 
 // handleGetOrder serves GET /orders/{order_id}, the Order Status API.
 func (s *Server) handleGetOrder(c echo.Context) error {
+	if !pay.ValidOrderID(c.Param("order_id")) {
+		return pay.Errorf(pay.ENOTFOUND, "order not found")
+	}
 	o, err := s.svc.Order(c.Request().Context(), merchant(c), c.Param("order_id"))
 	if err != nil {
 		return err
@@ -108,8 +111,12 @@ func updatable(k string) bool {
 	if k == "amount" || k == "order_id" {
 		return true
 	}
-	n, err := strconv.Atoi(k[min(3, len(k)):])
-	return len(k) > 3 && k[:3] == "udf" && err == nil && n >= 1 && n <= 10
+	for i := 1; i <= 10; i++ {
+		if k == "udf"+strconv.Itoa(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionActions are the HyperCheckout actions Switchyard serves.

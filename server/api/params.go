@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -80,6 +81,10 @@ func decodeFormParams(body string) (params, error) {
 		if len(vals) > 1 {
 			return nil, pay.Invalid(k, "given more than once")
 		}
+		// Text columns are utf8mb4; JSON bodies get this from encoding/json.
+		if !utf8.ValidString(k) || !utf8.ValidString(vals[0]) {
+			return nil, pay.Invalid(strings.ToValidUTF8(k, "\uFFFD"), "must be valid UTF-8")
+		}
 		p[k] = vals[0]
 	}
 	return p, nil
@@ -95,14 +100,76 @@ func decodeJSONParams(body []byte) (params, error) {
 	if err := dec.Decode(&root); err != nil {
 		return nil, pay.Errorf(pay.EINVALID, "malformed JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
+	// dec.More is false before a stray '}' or ']', so ask for EOF.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, pay.Errorf(pay.EINVALID, "malformed JSON body: data after the top-level object")
+	}
+	// Decoding into a map keeps the last of two equal keys silently.
+	if k := duplicateKey(body); k != "" {
+		return nil, pay.Invalid(k, "given more than once")
 	}
 	p := params{}
 	if err := flatten(p, "", root, 0); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// duplicateKey returns the dotted name of the first key that a JSON object
+// in body (valid JSON) gives twice, or "".
+func duplicateKey(body []byte) string {
+	type frame struct {
+		seen      map[string]bool // nil in an array
+		prefix    string
+		expectKey bool
+		lastKey   string
+	}
+	join := func(prefix, k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		prefix := ""
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+			prefix = top.prefix
+			if top.seen != nil {
+				prefix = join(top.prefix, top.lastKey)
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{seen: map[string]bool{}, prefix: prefix, expectKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{prefix: prefix})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		default:
+			if top != nil && top.seen != nil && top.expectKey {
+				k := tok.(string)
+				if top.seen[k] {
+					return join(top.prefix, k)
+				}
+				top.seen[k], top.lastKey, top.expectKey = true, k, false
+				continue
+			}
+		}
+		// A value ended: its object, if any, expects a key next.
+		if len(stack) > 0 && stack[len(stack)-1].seen != nil {
+			stack[len(stack)-1].expectKey = true
+		}
+	}
 }
 
 // maxJSONDepth bounds nesting; real requests use two levels at most.

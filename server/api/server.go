@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -66,7 +67,8 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Log, echo: e}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.observe(newHTTPMetrics(cfg.Metrics)))
-	e.Use(middleware.BodyLimit("1M"))
+	// echo reads "1M" as 10^6 bytes; the limit is 1 MiB.
+	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes)))
 	s.routes()
 	for _, sf := range cfg.Surfaces {
 		sf.Routes(e)

@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ type GatewayAccount struct {
 var Connectors = []string{"sandbox"}
 
 var gatewayNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// maxCredentialsJSON bounds an account's credentials as JSON: sealing adds
+// 28 bytes, and the column holds 4096.
+const maxCredentialsJSON = 4000
 
 var feePercentPattern = regexp.MustCompile(`^[0-9]{1,2}(\.[0-9]{1,4})?$`)
 
@@ -83,6 +88,10 @@ func (g *GatewayAccount) Validate() error {
 			p.Add("credentials", "keys at most 64 and values at most 1024 characters")
 			break
 		}
+	}
+	// Sealed, the credentials must fit their VARBINARY(4096) column.
+	if b, _ := json.Marshal(g.Credentials); len(b) > maxCredentialsJSON {
+		p.Add("credentials", "must be at most "+strconv.Itoa(maxCredentialsJSON)+" bytes as JSON in all")
 	}
 	return p.Err()
 }
@@ -237,7 +246,7 @@ func (r *RoutingConfig) Validate(gateways []string) error {
 				p.Add(field+".when.bin_ranges", strconv.Quote(b)+" must be LOW-HIGH with equal-length 6-8 digit BINs, LOW ≤ HIGH")
 			}
 		}
-		min, max := decimalOrEmpty(rule.When.AmountMin), decimalOrEmpty(rule.When.AmountMax)
+		min, max := ruleAmount(rule.When.AmountMin), ruleAmount(rule.When.AmountMax)
 		if min < 0 {
 			p.Add(field+".when.amount_min", "must be a non-negative decimal")
 		}
@@ -280,15 +289,21 @@ func (r *RoutingConfig) Validate(gateways []string) error {
 	return p.Err()
 }
 
-// decimalOrEmpty parses a non-negative decimal for comparison: 0 when empty,
-// -1 when malformed.
-func decimalOrEmpty(s string) float64 {
+// ruleAmountPattern is a rule's amount bound: a plain decimal in major
+// units, at most 3 decimals (the most any currency has).
+var ruleAmountPattern = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,3})?$`)
+
+// ruleAmount reads a rule's amount bound in thousandths of a major unit,
+// exactly (no float): 0 when empty, -1 when malformed.
+func ruleAmount(s string) int64 {
 	if s == "" {
 		return 0
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || strings.ContainsAny(s, "eE+-") {
+	if !ruleAmountPattern.MatchString(s) {
 		return -1
 	}
-	return f
+	whole, frac, _ := strings.Cut(s, ".")
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt((frac + "000")[:3], 10, 64)
+	return w*1000 + f
 }

@@ -118,6 +118,10 @@ func (m *Merchant) ValidateSettings() error {
 	if strings.ContainsAny(m.WebhookUsername, ":\r\n") || len(m.WebhookUsername) > 255 {
 		p.Add("webhook_username", "must not contain ':' or line breaks, at most 255 characters")
 	}
+	// Sealed, it must fit its VARBINARY(512) column.
+	if len(m.WebhookPassword) > 255 {
+		p.Add("webhook_password", "must be at most 255 characters")
+	}
 	if _, ok := CurrencyExponent(m.DefaultCurrency); !ok {
 		p.Add("default_currency", "unknown ISO 4217 currency code")
 	}

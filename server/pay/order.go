@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"encoding/json"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -75,6 +76,10 @@ type OrderInput struct {
 	Details       map[string]string
 }
 
+// maxMetadataJSON bounds an order's metadata as JSON, well within its TEXT
+// column.
+const maxMetadataJSON = 16384
+
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 var phonePattern = regexp.MustCompile(`^\+?[0-9]{6,15}$`)
@@ -115,6 +120,10 @@ func NewOrder(m *Merchant, in OrderInput, now time.Time) (*Order, error) {
 	for k, v := range in.Metadata {
 		checkLen(&p, "metadata."+k, v, 1024)
 		checkLen(&p, "metadata key", k, 128)
+	}
+	// All of it is one TEXT column (64 KiB).
+	if b, _ := json.Marshal(in.Metadata); len(b) > maxMetadataJSON {
+		p.Add("metadata", "must be at most "+strconv.Itoa(maxMetadataJSON)+" bytes as JSON in all")
 	}
 	for k, v := range in.Details {
 		checkLen(&p, k, v, 255)

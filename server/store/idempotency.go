@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -74,7 +77,11 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, merchantID, key, hash str
 		if r.State == "started" {
 			return pay.Errorf(pay.ECONFLICT, "a request with this Idempotency-Key is in progress; retry later")
 		}
-		replay = &StoredResponse{Code: r.ResponseCode, Body: []byte(r.ResponseBody.String)}
+		body, err := db.openResponse(merchantID, key, r.ResponseBody.String)
+		if err != nil {
+			return err
+		}
+		replay = &StoredResponse{Code: r.ResponseCode, Body: body}
 		return nil
 	})
 	if err != nil && pay.ErrorCode(err) == pay.EINTERNAL {
@@ -83,11 +90,36 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, merchantID, key, hash str
 	return replay, err
 }
 
-// CompleteIdempotencyKey stores the response of the request owning the key.
+// aadIdempotency binds a sealed response to its key.
+func aadIdempotency(merchantID, key string) string { return "idempotency:" + merchantID + ":" + key }
+
+// openResponse opens a response sealed by CompleteIdempotencyKey, stored as
+// "v<master key version>:<base64>".
+func (db *DB) openResponse(merchantID, key, stored string) ([]byte, error) {
+	v, b64, ok := strings.Cut(strings.TrimPrefix(stored, "v"), ":")
+	version, err := strconv.Atoi(v)
+	if !ok || err != nil || !strings.HasPrefix(stored, "v") {
+		return nil, fmt.Errorf("store: idempotent response of %s/%s is not sealed", merchantID, key)
+	}
+	sealed, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	return db.Sealer.Open(sealed, version, aadIdempotency(merchantID, key))
+}
+
+// CompleteIdempotencyKey stores the response of the request owning the key,
+// sealed: responses show secrets once (API keys, response keys, client
+// tokens), which must not sit in the database in the clear.
 func (db *DB) CompleteIdempotencyKey(ctx context.Context, merchantID, key string, resp StoredResponse) error {
-	_, err := db.db.ExecContext(ctx, `
+	sealed, version, err := db.Sealer.Seal(resp.Body, aadIdempotency(merchantID, key))
+	if err != nil {
+		return fmt.Errorf("store.CompleteIdempotencyKey: %w", err)
+	}
+	body := "v" + strconv.Itoa(version) + ":" + base64.StdEncoding.EncodeToString(sealed)
+	_, err = db.db.ExecContext(ctx, `
 		UPDATE idempotency_keys SET state = 'done', response_code = ?, response_body = ?, updated_at = ?
-		WHERE merchant_id = ? AND idem_key = ?`, resp.Code, string(resp.Body), db.Now(), merchantID, key)
+		WHERE merchant_id = ? AND idem_key = ?`, resp.Code, body, db.Now(), merchantID, key)
 	if err != nil {
 		return fmt.Errorf("store.CompleteIdempotencyKey: %w", err)
 	}
