@@ -102,7 +102,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	// current statuses: the hub is assigned before any request runs.
 	var hub *live.Hub
 	svc := orchestrator.New(orchestrator.Config{
-		DB: db, Tokens: tokens, Log: log, PublicURL: publicURL, BcryptCost: bcrypt.MinCost,
+		DB: db, Tokens: tokens, Log: log, PublicURL: publicURL, BcryptCost: bcrypt.MinCost, RenderOrder: api.OrderJSON,
 		Connectors: connector.Registry{"sandbox": sandbox.Factory(sandbox.ConnectorConfig{
 			BaseURL: publicURL + "/sandbox", NotifyKey: []byte("test-notify-key")})},
 		OnChange: func(ev orchestrator.OrderEvent) { hub.Publish(ev) },

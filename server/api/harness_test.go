@@ -84,7 +84,7 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 		t.Fatal(err)
 	}
 	svc := orchestrator.New(orchestrator.Config{
-		DB: db, Tokens: tokens, Log: cfg.log, PublicURL: publicURL, BcryptCost: bcrypt.MinCost,
+		DB: db, Tokens: tokens, Log: cfg.log, PublicURL: publicURL, BcryptCost: bcrypt.MinCost, RenderOrder: api.OrderJSON,
 	})
 	srv := api.New(api.Config{
 		Service: svc, DB: db, Log: cfg.log, AdminToken: adminToken,

@@ -262,3 +262,9 @@ type paymentMethodJSON struct {
 	PaymentMethod     string `json:"payment_method"`
 	Description       string `json:"description"`
 }
+
+// OrderJSON renders an order exactly as the Order Status API does; webhook
+// bodies embed it.
+func OrderJSON(o *pay.Order, links orchestrator.PaymentLinks, txns []*pay.Txn) ([]byte, error) {
+	return json.Marshal(newOrderJSON(o, links, txns))
+}

@@ -115,7 +115,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	var hub *live.Hub
 	a.Service = orchestrator.New(orchestrator.Config{
 		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL, Connectors: registry,
-		OnChange: func(ev orchestrator.OrderEvent) { hub.Publish(ev) },
+		OnChange:    func(ev orchestrator.OrderEvent) { hub.Publish(ev) },
+		RenderOrder: api.OrderJSON,
 	})
 	hub = live.NewHub(live.Config{Log: log.With("component", "live"), Current: sdkapi.CurrentEvent(a.Service)})
 	a.hub = hub

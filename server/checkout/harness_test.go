@@ -87,7 +87,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.svc = orchestrator.New(orchestrator.Config{
-		DB: h.db, Tokens: tokens, Log: log, PublicURL: h.srv.URL, BcryptCost: bcrypt.MinCost,
+		DB: h.db, Tokens: tokens, Log: log, PublicURL: h.srv.URL, BcryptCost: bcrypt.MinCost, RenderOrder: api.OrderJSON,
 		Connectors: connector.Registry{"sandbox": sandbox.Factory(sandbox.ConnectorConfig{
 			BaseURL: h.srv.URL + "/sandbox", NotifyKey: []byte("checkout-test-notify-key"),
 		})},

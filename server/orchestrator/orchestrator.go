@@ -29,6 +29,8 @@ type Service struct {
 	connectors connector.Registry
 	// onChange is told of every committed status change (live status).
 	onChange func(OrderEvent)
+	// renderOrder renders an order as the merchant API does, for webhooks.
+	renderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
 }
 
 // Config is what New needs.
@@ -44,6 +46,9 @@ type Config struct {
 	// OnChange, if set, is called after every committed order or txn
 	// status change.
 	OnChange func(OrderEvent)
+	// RenderOrder renders an order object as the Order Status API does;
+	// webhook bodies embed it. The merchant API owns that wire shape.
+	RenderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
 }
 
 // New returns a Service.
@@ -53,7 +58,7 @@ func New(cfg Config) *Service {
 		cost = bcrypt.DefaultCost
 	}
 	return &Service{db: cfg.DB, tokens: cfg.Tokens, log: cfg.Log, publicURL: cfg.PublicURL, bcryptCost: cost,
-		connectors: cfg.Connectors, onChange: cfg.OnChange}
+		connectors: cfg.Connectors, onChange: cfg.OnChange, renderOrder: cfg.RenderOrder}
 }
 
 // PaymentLinks are the hosted-page URLs of an order.

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -121,7 +122,12 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 			Details: txnDetails(in, card), Routing: "{}",
 		}
 		ch.NewTxn = txn
-		ch.Events = append(ch.Events, s.event("TXN_CREATED", o, txn))
+		all := append(replaceAll(txns, ch.Updated), txn)
+		ev, err := s.event("TXN_CREATED", withStatus(o, pay.OrderStatus(all), now), all)
+		if err != nil {
+			return ch, err
+		}
+		ch.Events = append(ch.Events, ev)
 		return ch, nil
 	})
 	if err != nil {
@@ -271,13 +277,21 @@ func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res co
 			nt.ErrorCode, nt.ErrorMessage = "", ""
 		}
 		ch.Updated = []*pay.Txn{&nt}
-		ordered := replaceTxn(txns, &nt)
+		ordered := replaceAll(txns, ch.Updated)
 		newStatus := pay.OrderStatus(ordered)
+		name := ""
 		switch {
 		case newStatus == pay.StatusCharged && o.Status != pay.StatusCharged:
-			ch.Events = append(ch.Events, s.event("ORDER_SUCCEEDED", withStatus(o, newStatus), &nt))
+			name = "ORDER_SUCCEEDED"
 		case next.Failed():
-			ch.Events = append(ch.Events, s.event("ORDER_FAILED", withStatus(o, newStatus), &nt))
+			name = "ORDER_FAILED"
+		}
+		if name != "" {
+			ev, err := s.event(name, withStatus(o, newStatus, now), ordered)
+			if err != nil {
+				return ch, err
+			}
+			ch.Events = append(ch.Events, ev)
 		}
 		updated = &nt
 		return ch, nil
@@ -299,9 +313,10 @@ func setNonEmpty(dst *string, v string) {
 	}
 }
 
-func withStatus(o *pay.Order, st pay.Status) *pay.Order {
+// withStatus is o as it will be once the change being decided commits.
+func withStatus(o *pay.Order, st pay.Status, now time.Time) *pay.Order {
 	c := *o
-	c.Status = st
+	c.Status, c.UpdatedAt = st, now
 	return &c
 }
 
@@ -338,26 +353,45 @@ func findTxn(txns []*pay.Txn, id string) *pay.Txn {
 	return nil
 }
 
-func replaceTxn(txns []*pay.Txn, nt *pay.Txn) []*pay.Txn {
+// replaceAll returns txns with the updated versions of some of them.
+func replaceAll(txns, updated []*pay.Txn) []*pay.Txn {
 	out := make([]*pay.Txn, len(txns))
 	for i, t := range txns {
 		out[i] = t
-		if t.ID == nt.ID {
-			out[i] = nt
+		for _, u := range updated {
+			if u.ID == t.ID {
+				out[i] = u
+			}
 		}
 	}
 	return out
 }
 
-// event builds an outbox event about order o and txn t. The payload is a
-// snapshot of the identifiers and statuses; the webhook relay renders the
-// merchant-facing body from it.
-func (s *Service) event(name string, o *pay.Order, t *pay.Txn) store.Event {
-	payload, _ := json.Marshal(map[string]any{
-		"event_name": name, "order_uuid": o.ID, "order_id": o.OrderID, "order_status": o.Status,
-		"txn_uuid": t.ID, "txn_id": t.TxnID, "txn_status": t.Status,
-	})
-	return store.Event{Name: name, MerchantID: o.MerchantID, OrderUUID: o.ID, Payload: string(payload)}
+// event builds the outbox row of a webhook about order o (as it will be
+// after the change commits) with its txns. The payload is the complete body
+// the merchant receives, Juspay's {id, event_name, date_created,
+// content{order}} with the order rendered exactly as the Order Status API
+// renders it, so a delayed or retried delivery still tells the state at the
+// time of the event.
+func (s *Service) event(name string, o *pay.Order, txns []*pay.Txn) (store.Event, error) {
+	if s.renderOrder == nil {
+		return store.Event{}, errors.New("orchestrator: Config.RenderOrder is required to write webhooks")
+	}
+	id := pay.NewID("evt_")
+	order, err := s.renderOrder(o, s.Links(o), txns)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("rendering %s: %w", name, err)
+	}
+	payload, err := json.Marshal(struct {
+		ID          string          `json:"id"`
+		EventName   string          `json:"event_name"`
+		DateCreated string          `json:"date_created"`
+		Content     json.RawMessage `json:"content"`
+	}{id, name, o.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), json.RawMessage(`{"order":` + string(order) + `}`)})
+	if err != nil {
+		return store.Event{}, err
+	}
+	return store.Event{ID: id, Name: name, MerchantID: o.MerchantID, OrderUUID: o.ID, Payload: string(payload)}, nil
 }
 
 func (s *Service) publish(o *pay.Order, t *pay.Txn) {
