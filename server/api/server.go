@@ -103,6 +103,8 @@ func (s *Server) routes() {
 	e.GET("/orders/:order_id", s.handleGetOrder, mw...)
 	e.POST("/orders/:order_id", s.handleUpdateOrder, mw...)
 	e.POST("/txns", s.handleCreateTxn, mw...)
+	e.POST("/orders/:order_id/refunds", s.handleOrderRefund, mw...)
+	e.POST("/refunds", s.handleRefund, mw...)
 	e.POST("/customers", s.handleCreateCustomer, mw...)
 	e.GET("/customers/:customer_id", s.handleGetCustomer, mw...)
 

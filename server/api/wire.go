@@ -65,6 +65,7 @@ type orderJSON struct {
 	UDF9            string            `json:"udf9"`
 	UDF10           string            `json:"udf10"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
+	Refunds         []refundJSON      `json:"refunds,omitempty"`
 	Juspay          *clientTokenJSON  `json:"juspay,omitempty"`
 	// The payment fields appear once the order has a txn: those of its
 	// charged txn, else of its latest.
@@ -193,6 +194,7 @@ func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks, txns []*pay.Txn
 		DateCreated: formatTime(o.CreatedAt), LastUpdated: formatTime(o.UpdatedAt),
 		OrderExpiry: formatTime(o.ExpiresAt), ReturnURL: o.ReturnURL,
 		Refunded:        o.AmountRefunded > 0,
+		Refunds:         newRefundsJSON(o.Refunds, txns),
 		AmountRefunded:  amountJSON(o.AmountRefunded, cur),
 		EffectiveAmount: amountJSON(o.Amount.Amount-o.AmountRefunded, cur),
 		PaymentLinks:    paymentLinksJSON{Web: links.Web, Mobile: links.Mobile, Iframe: links.Iframe},
@@ -267,4 +269,70 @@ type paymentMethodJSON struct {
 // bodies embed it.
 func OrderJSON(o *pay.Order, links orchestrator.PaymentLinks, txns []*pay.Txn) ([]byte, error) {
 	return json.Marshal(newOrderJSON(o, links, txns))
+}
+
+// refundJSON is Juspay's refund object inside an order.
+type refundJSON struct {
+	ID              string      `json:"id"`
+	UniqueRequestID string      `json:"unique_request_id"`
+	Ref             *string     `json:"ref"`
+	Amount          json.Number `json:"amount"`
+	Status          string      `json:"status"`
+	ErrorCode       *string     `json:"error_code"`
+	ErrorMessage    *string     `json:"error_message"`
+	Created         string      `json:"created"`
+	SentToGateway   bool        `json:"sent_to_gateway"`
+	InitiatedBy     string      `json:"initiated_by"`
+	RefundSource    string      `json:"refund_source"`
+	RefundType      string      `json:"refund_type"`
+}
+
+func newRefundsJSON(refunds []*pay.Refund, txns []*pay.Txn) []refundJSON {
+	out := make([]refundJSON, 0, len(refunds))
+	for _, r := range refunds {
+		out = append(out, newRefundJSON(r, txnByUUID(txns, r.TxnUUID)))
+	}
+	return out
+}
+
+func txnByUUID(txns []*pay.Txn, id string) *pay.Txn {
+	for _, t := range txns {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func newRefundJSON(r *pay.Refund, t *pay.Txn) refundJSON {
+	j := refundJSON{
+		ID: r.ID, UniqueRequestID: r.UniqueRequestID, Ref: nilIfEmpty(r.GatewayRef),
+		Amount: amountJSON(r.Amount.Amount, r.Amount.Currency), Status: string(r.Status),
+		ErrorCode: nilIfEmpty(r.ErrorCode), ErrorMessage: nilIfEmpty(r.ErrorMessage),
+		Created: formatTime(r.CreatedAt), SentToGateway: r.GatewayRef != "" || r.Status != pay.RefundPending,
+		InitiatedBy: r.InitiatedBy, RefundType: "STANDARD",
+	}
+	if t != nil {
+		j.RefundSource = t.Gateway
+	}
+	return j
+}
+
+// txnRefundJSON is the flat refund object of POST /refunds.
+type txnRefundJSON struct {
+	UniqueRequestID string      `json:"unique_request_id"`
+	TxnID           string      `json:"txn_id"`
+	OrderID         string      `json:"order_id"`
+	Status          string      `json:"status"`
+	SentToGateway   bool        `json:"sent_to_gateway"`
+	RefundType      string      `json:"refund_type"`
+	RefundSource    string      `json:"refund_source"`
+	Gateway         string      `json:"gateway"`
+	ReferenceID     *string     `json:"reference_id"`
+	InitiatedBy     string      `json:"initiated_by"`
+	ErrorCode       *string     `json:"error_code"`
+	ErrorMessage    *string     `json:"error_message"`
+	EPGTxnID        *string     `json:"epg_txn_id"`
+	Created         string      `json:"created"`
+	Amount          json.Number `json:"amount"`
 }

@@ -510,8 +510,14 @@ func (s *Service) connectorOf(ctx context.Context, t *pay.Txn) (connector.Connec
 	return s.connectors.For(&acc)
 }
 
-// OrderTxns returns an order and its txns.
+// OrderTxns returns an order's txns, oldest first, and loads its refunds
+// into o.Refunds: together they are what the order's status object shows.
 func (s *Service) OrderTxns(ctx context.Context, o *pay.Order) ([]*pay.Txn, error) {
+	refunds, err := s.db.Refunds(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	o.Refunds = refunds
 	return s.db.Txns(ctx, o.ID)
 }
 

@@ -36,11 +36,13 @@ type Order struct {
 	// payment_page_client_id, action, gateway_id) as given.
 	Details        map[string]string
 	AmountRefunded int64
-	TxnCount       int
-	Version        int
-	ExpiresAt      time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Refunds are the order's refunds, oldest first, when loaded.
+	Refunds   []*Refund
+	TxnCount  int
+	Version   int
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Expired reports whether the order can no longer be paid at now.

@@ -97,7 +97,10 @@ type OrderChange struct {
 	// Updated are existing txns whose new state must be stored; each is
 	// written only if its version is still the one read (compare-and-set).
 	Updated []*pay.Txn
-	Events  []Event
+	// NewRefund, when set, is inserted; UpdatedRefunds are stored.
+	NewRefund      *pay.Refund
+	UpdatedRefunds []*pay.Refund
+	Events         []Event
 }
 
 // ChangeOrder is the transaction boundary of every payment state change. It
@@ -124,9 +127,19 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 		if err != nil {
 			return err
 		}
+		if o.Refunds, err = selectRefunds(ctx, tx, orderUUID); err != nil {
+			return err
+		}
 		ch, err := decide(o, txns, now)
 		if err != nil {
 			return err
+		}
+		if ch.NewTxn == nil && ch.NewRefund == nil && len(ch.Updated) == 0 &&
+			len(ch.UpdatedRefunds) == 0 && len(ch.Events) == 0 {
+			// Nothing changed (a replay, a stale result): leave the order
+			// and its last_updated alone.
+			outOrder, outTxns = o, txns
+			return nil
 		}
 		for _, t := range ch.Updated {
 			t.UpdatedAt = now
@@ -165,11 +178,16 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 			txns = append(txns, t)
 			o.TxnCount = len(txns)
 		}
+		if err := writeRefunds(ctx, tx, ch, now); err != nil {
+			return err
+		}
+		o.Refunds = mergeRefunds(o.Refunds, ch)
+		o.AmountRefunded = pay.RefundedAmount(o.Refunds)
 		o.Status = pay.OrderStatus(txns)
 		o.UpdatedAt = now
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE orders SET status = ?, txn_count = ?, version = version + 1, updated_at = ? WHERE id = ?`,
-			string(o.Status), o.TxnCount, now, o.ID); err != nil {
+			UPDATE orders SET status = ?, txn_count = ?, amount_refunded = ?, version = version + 1, updated_at = ?
+			WHERE id = ?`, string(o.Status), o.TxnCount, o.AmountRefunded, now, o.ID); err != nil {
 			return fmt.Errorf("store.ChangeOrder: update order: %w", err)
 		}
 		o.Version++
@@ -211,4 +229,21 @@ func (db *DB) TxnByTxnID(ctx context.Context, txnID string) (*pay.Txn, error) {
 		return nil, notFound(err, "transaction not found")
 	}
 	return rowToTxn(&r)
+}
+
+// mergeRefunds returns refunds with a change's updates and new refund applied.
+func mergeRefunds(refunds []*pay.Refund, ch OrderChange) []*pay.Refund {
+	out := make([]*pay.Refund, 0, len(refunds)+1)
+	for _, r := range refunds {
+		for _, u := range ch.UpdatedRefunds {
+			if u.ID == r.ID {
+				r = u
+			}
+		}
+		out = append(out, r)
+	}
+	if ch.NewRefund != nil {
+		out = append(out, ch.NewRefund)
+	}
+	return out
 }
