@@ -38,6 +38,7 @@ type App struct {
 	server   *http.Server
 	hub      *live.Hub
 	sandbox  *sandbox.Service
+	recon    *orchestrator.Reconciler
 }
 
 // Open builds the whole application: it opens (or starts) the database,
@@ -120,6 +121,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	})
 	hub = live.NewHub(live.Config{Log: log.With("component", "live"), Current: sdkapi.CurrentEvent(a.Service)})
 	a.hub = hub
+	interval := cfg.ReconcileInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	a.recon = orchestrator.NewReconciler(a.Service, interval)
 	sdk, err := sdkapi.NewServer(sdkapi.Config{Service: a.Service, Hub: hub, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
@@ -187,6 +193,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.sandbox != nil {
 		a.sandbox.Start(ctx)
 	}
+	a.recon.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Log.Info("serving", "addr", a.listener.Addr().String(), "public_url", a.Config.PublicURL)
@@ -204,6 +211,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.sandbox.Close()
 	}
 	a.hub.Close()
+	a.recon.Close()
 	err := a.server.Shutdown(shutdownCtx)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr

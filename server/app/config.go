@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the process configuration (DESIGN §2).
@@ -31,6 +32,9 @@ type Config struct {
 	// SandboxSeed makes the sandbox processors' drawn outcomes
 	// reproducible (SWITCHYARD_SANDBOX_SEED, default 1).
 	SandboxSeed int64
+	// ReconcileInterval is how often the reconciler runs
+	// (SWITCHYARD_RECONCILE_INTERVAL, default 30s).
+	ReconcileInterval time.Duration
 }
 
 // ConfigFromEnv reads the SWITCHYARD_* variables through getenv and applies
@@ -53,6 +57,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SWITCHYARD_SANDBOX: want true or false, got %q", v)
 		}
 		c.Sandbox = b
+	}
+	c.ReconcileInterval = 30 * time.Second
+	if v := getenv("SWITCHYARD_RECONCILE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SWITCHYARD_RECONCILE_INTERVAL: want a positive duration such as 30s, got %q", v)
+		}
+		c.ReconcileInterval = d
 	}
 	c.SandboxSeed = 1
 	if v := getenv("SWITCHYARD_SANDBOX_SEED"); v != "" {

@@ -40,6 +40,9 @@ const (
 	// Unknown: the request may have been processed (timeout after it was
 	// sent); the txn must be synced before anything else is tried.
 	Unknown Outcome = "UNKNOWN"
+	// NotFound: (from Sync or Complete) the gateway has no record of the
+	// payment, so it certainly did not charge.
+	NotFound Outcome = "NOT_FOUND"
 )
 
 // Action is where the shopper must go next.
@@ -129,6 +132,8 @@ type Connector interface {
 	Sync(ctx context.Context, txnID, gatewayRef string) Result
 	// Refund returns money of a charged payment.
 	Refund(ctx context.Context, r Refund) RefundResult
+	// RefundStatus asks the gateway for the state of a refund sent earlier.
+	RefundStatus(ctx context.Context, r Refund) RefundResult
 	// ParseNotification authenticates and decodes an inbound gateway
 	// webhook; an error means it must be refused.
 	ParseNotification(r *http.Request, body []byte) (Notification, error)

@@ -66,16 +66,27 @@ func (s *Service) Refund(ctx context.Context, m *pay.Merchant, o *pay.Order, req
 				return ch, nil
 			}
 		}
+		// A refund applies to one charged txn: the one named, else the
+		// order's kept charge. Conflicted charges are refunded by txn_id
+		// (auto-refunds do that).
 		for _, t := range txns {
-			if t.Status == pay.StatusCharged && (req.TxnID == "" || req.TxnID == t.TxnID) {
+			if t.Status != pay.StatusCharged {
+				continue
+			}
+			if (req.TxnID != "" && req.TxnID == t.TxnID) || (req.TxnID == "" && !t.Conflicted) {
 				charged = t
 			}
 		}
-		if o.Status != pay.StatusCharged || charged == nil {
+		if charged == nil {
 			return ch, &pay.Error{Code: pay.EINVALID, Compat: "invalid.order.not_successful",
 				Message: "Cannot process unsuccessful order."}
 		}
-		left := pay.Refundable(o, o.Refunds)
+		left := charged.Amount.Amount
+		for _, r := range o.Refunds {
+			if r.TxnUUID == charged.ID && r.Counts() {
+				left -= r.Amount.Amount
+			}
+		}
 		want := amount
 		if want == 0 {
 			want = left
@@ -159,6 +170,16 @@ func (s *Service) applyRefund(ctx context.Context, r *pay.Refund, res connector.
 		}
 		ch.UpdatedRefunds = []*pay.Refund{&nr}
 		out = &nr
+		if nr.InitiatedBy == "AUTO_REFUND" && nr.Status == pay.RefundSuccess {
+			for _, t := range txns {
+				if t.ID == nr.TxnUUID && pay.CanMove(t.Status, pay.StatusAutoRefunded) {
+					at := *t
+					at.Status = pay.StatusAutoRefunded
+					ch.Updated = append(ch.Updated, &at)
+					txns = replaceAll(txns, ch.Updated)
+				}
+			}
+		}
 		after := *o
 		after.Refunds = replaceRefund(o.Refunds, &nr)
 		after.AmountRefunded = pay.RefundedAmount(after.Refunds)

@@ -234,6 +234,11 @@ func statusFor(res connector.Result, ph phase) (pay.Status, bool) {
 		// The request may have been processed: the txn stays in flight
 		// until a sync tells.
 		return pay.StatusAuthorizing, ph == phaseAuthorize
+	case connector.NotFound:
+		// The gateway never saw the payment. Only a sync may conclude it
+		// failed: the reconciler syncs txns older than any gateway call,
+		// so no authorization can still be on its way.
+		return pay.StatusAuthorizationFailed, ph == phaseSync
 	}
 	return "", false
 }
@@ -258,6 +263,10 @@ func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res co
 		nt := *cur
 		nt.Status = next
 		d := &nt.Details
+		if next == pay.StatusCharged {
+			d.ConflictReason = conflictReason(m, o, txns, cur, now)
+			nt.Conflicted = d.ConflictReason != ""
+		}
 		setNonEmpty(&d.GatewayRef, res.GatewayRef)
 		setNonEmpty(&d.RespCode, res.RespCode)
 		setNonEmpty(&d.RespMessage, res.RespMessage)
@@ -351,6 +360,25 @@ func findTxn(txns []*pay.Txn, id string) *pay.Txn {
 		}
 	}
 	return nil
+}
+
+// conflictReason decides whether a success on txn cur must not stand: when
+// another txn of the order is already charged (the order is paid once), or
+// when it arrives for a txn already reported failed, later than the
+// merchant's conflict threshold or after the order expired, and the merchant
+// has auto-refund of conflicted txns on. A late success within the threshold
+// is simply the order's charge.
+func conflictReason(m *pay.Merchant, o *pay.Order, txns []*pay.Txn, cur *pay.Txn, now time.Time) string {
+	for _, t := range txns {
+		if t.ID != cur.ID && t.Status == pay.StatusCharged && !t.Conflicted {
+			return "MULTIPLE_CHARGED"
+		}
+	}
+	threshold := time.Duration(m.AutoRefundThresholdMinutes) * time.Minute
+	if cur.Status.Failed() && m.AutoRefundConflicted && (now.Sub(cur.CreatedAt) > threshold || o.Expired(now)) {
+		return "LATE_SUCCESS"
+	}
+	return ""
 }
 
 // replaceAll returns txns with the updated versions of some of them.

@@ -50,18 +50,6 @@ var uniqueRequestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 // unique_request_id.
 func ValidUniqueRequestID(id string) bool { return uniqueRequestIDPattern.MatchString(id) }
 
-// Refundable returns how much of order o (whose refunds are given) may still
-// be refunded.
-func Refundable(o *Order, refunds []*Refund) int64 {
-	left := o.Amount.Amount
-	for _, r := range refunds {
-		if r.Counts() {
-			left -= r.Amount.Amount
-		}
-	}
-	return left
-}
-
 // RefundedAmount is the sum of an order's successful refunds.
 func RefundedAmount(refunds []*Refund) int64 {
 	var n int64

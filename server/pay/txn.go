@@ -28,7 +28,11 @@ type Txn struct {
 	PaymentMethod     string
 	Details           TxnDetails
 	// Routing is the routing decision, as JSON text.
-	Routing      string
+	Routing string
+	// Conflicted marks a charge that must not stand: it succeeded while
+	// another txn of the order was already charged, or after the txn had
+	// been reported failed. Reconciliation refunds it (AUTO_REFUNDED).
+	Conflicted   bool
 	ErrorCode    string
 	ErrorMessage string
 	Version      int
@@ -55,7 +59,10 @@ type TxnDetails struct {
 	NextAction   *NextAction `json:"next_action,omitempty"`
 	ReturnURL    string      `json:"return_url,omitempty"`
 	IntentLink   string      `json:"intent_link,omitempty"`
-	FinalizedAt  *time.Time  `json:"finalized_at,omitempty"`
+	// ConflictReason says why a charge is conflicted: MULTIPLE_CHARGED or
+	// LATE_SUCCESS.
+	ConflictReason string     `json:"conflict_reason,omitempty"`
+	FinalizedAt    *time.Time `json:"finalized_at,omitempty"`
 }
 
 // NextAction is what the shopper's client must do to continue a txn.
@@ -125,11 +132,11 @@ func CanMove(from, to Status) bool {
 // OrderStatus derives an order's status from its txns (oldest first): any
 // CHARGED txn makes it CHARGED; else a txn in flight makes it that pending
 // status; else the latest failure; else NEW. AUTO_REFUNDED txns don't count
-// as charges of the order.
+// as charges of the order, nor do conflicted charges, which are refunded.
 func OrderStatus(txns []*Txn) Status {
 	status := StatusNew
 	for _, t := range txns {
-		if t.Status == StatusCharged {
+		if t.Status == StatusCharged && !t.Conflicted {
 			return StatusCharged
 		}
 	}

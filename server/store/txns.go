@@ -25,6 +25,7 @@ type txnRow struct {
 	PaymentMethod     string    `db:"payment_method"`
 	Details           string    `db:"details"`
 	Routing           string    `db:"routing"`
+	Conflicted        bool      `db:"conflicted"`
 	ErrorCode         string    `db:"error_code"`
 	ErrorMessage      string    `db:"error_message"`
 	Version           int       `db:"version"`
@@ -33,7 +34,7 @@ type txnRow struct {
 }
 
 const txnColumns = `id, txn_id, order_uuid, merchant_id, seq, status, amount, currency, gateway, connector,
-	payment_method_type, payment_method, details, routing, error_code, error_message, version,
+	payment_method_type, payment_method, details, routing, conflicted, error_code, error_message, version,
 	created_at, updated_at`
 
 func txnToRow(t *pay.Txn) *txnRow {
@@ -41,7 +42,7 @@ func txnToRow(t *pay.Txn) *txnRow {
 		ID: t.ID, TxnID: t.TxnID, OrderUUID: t.OrderUUID, MerchantID: t.MerchantID, Seq: t.Seq,
 		Status: string(t.Status), Amount: t.Amount.Amount, Currency: t.Amount.Currency,
 		Gateway: t.Gateway, Connector: t.Connector, PaymentMethodType: t.PaymentMethodType,
-		PaymentMethod: t.PaymentMethod, Details: mustJSON(t.Details), Routing: t.Routing,
+		PaymentMethod: t.PaymentMethod, Details: mustJSON(t.Details), Routing: t.Routing, Conflicted: t.Conflicted,
 		ErrorCode: t.ErrorCode, ErrorMessage: t.ErrorMessage, Version: t.Version,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
@@ -52,7 +53,7 @@ func rowToTxn(r *txnRow) (*pay.Txn, error) {
 		ID: r.ID, TxnID: r.TxnID, OrderUUID: r.OrderUUID, MerchantID: r.MerchantID, Seq: r.Seq,
 		Status: pay.Status(r.Status), Amount: pay.Money{Amount: r.Amount, Currency: r.Currency},
 		Gateway: r.Gateway, Connector: r.Connector, PaymentMethodType: r.PaymentMethodType,
-		PaymentMethod: r.PaymentMethod, Routing: r.Routing, ErrorCode: r.ErrorCode,
+		PaymentMethod: r.PaymentMethod, Routing: r.Routing, Conflicted: r.Conflicted, ErrorCode: r.ErrorCode,
 		ErrorMessage: r.ErrorMessage, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if err := unmarshalColumns(r.Details, &t.Details); err != nil {
@@ -145,10 +146,16 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 			t.UpdatedAt = now
 			r := txnToRow(t)
 			res, err := tx.ExecContext(ctx, `
-				UPDATE txns SET status = ?, gateway = ?, connector = ?, details = ?, routing = ?,
+				UPDATE txns SET status = ?, gateway = ?, connector = ?, details = ?, routing = ?, conflicted = ?,
 					error_code = ?, error_message = ?, version = version + 1, updated_at = ?
 				WHERE id = ? AND version = ?`,
-				r.Status, r.Gateway, r.Connector, r.Details, r.Routing, r.ErrorCode, r.ErrorMessage, now, r.ID, r.Version)
+				r.Status, r.Gateway, r.Connector, r.Details, r.Routing, r.Conflicted, r.ErrorCode, r.ErrorMessage,
+				now, r.ID, r.Version)
+			if isDuplicate(err) {
+				// txns_one_charge: the orchestrator's own check should
+				// have flagged this charge conflicted first.
+				return fmt.Errorf("store.ChangeOrder: second kept charge on order %s refused: %w", orderUUID, err)
+			}
 			if err != nil {
 				return fmt.Errorf("store.ChangeOrder: update txn %s: %w", t.TxnID, err)
 			}
@@ -167,7 +174,7 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 			_, err := tx.NamedExecContext(ctx, `
 				INSERT INTO txns (`+txnColumns+`)
 				VALUES (:id, :txn_id, :order_uuid, :merchant_id, :seq, :status, :amount, :currency, :gateway,
-					:connector, :payment_method_type, :payment_method, :details, :routing, :error_code,
+					:connector, :payment_method_type, :payment_method, :details, :routing, :conflicted, :error_code,
 					:error_message, :version, :created_at, :updated_at)`, txnToRow(t))
 			if isDuplicate(err) {
 				return pay.Errorf(pay.ECONFLICT, "another payment attempt on this order was started at the same time; retry")
@@ -246,4 +253,33 @@ func mergeRefunds(refunds []*pay.Refund, ch OrderChange) []*pay.Refund {
 		out = append(out, ch.NewRefund)
 	}
 	return out
+}
+
+// StaleTxns returns txns still in flight (STARTED, PENDING_VBV,
+// VBV_SUCCESSFUL, AUTHORIZING) last updated before `before`, oldest first.
+func (db *DB) StaleTxns(ctx context.Context, before time.Time, limit int) ([]*pay.Txn, error) {
+	return db.selectTxnsWhere(ctx, `status IN ('STARTED', 'PENDING_VBV', 'VBV_SUCCESSFUL', 'AUTHORIZING')
+		AND updated_at < ? ORDER BY updated_at LIMIT ?`, before, limit)
+}
+
+// ConflictedCharges returns charged txns flagged conflicted, which are to be
+// refunded, oldest first.
+func (db *DB) ConflictedCharges(ctx context.Context, limit int) ([]*pay.Txn, error) {
+	return db.selectTxnsWhere(ctx, `status = 'CHARGED' AND conflicted = TRUE ORDER BY updated_at LIMIT ?`, limit)
+}
+
+func (db *DB) selectTxnsWhere(ctx context.Context, where string, args ...any) ([]*pay.Txn, error) {
+	var rows []txnRow
+	if err := db.db.SelectContext(ctx, &rows, `SELECT `+txnColumns+` FROM txns WHERE `+where, args...); err != nil {
+		return nil, fmt.Errorf("store.selectTxnsWhere: %w", err)
+	}
+	out := make([]*pay.Txn, len(rows))
+	for i := range rows {
+		t, err := rowToTxn(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }

@@ -179,6 +179,26 @@ func (c *Connector) Refund(ctx context.Context, r connector.Refund) connector.Re
 		code, msg := res.errorCode(codeInvalidRequest)
 		return connector.RefundResult{Outcome: connector.RefundFailed, RespCode: code, RespMessage: msg}
 	}
+	return refundResult(res)
+}
+
+// RefundStatus asks the sandbox for the state of a refund; one it has no
+// record of certainly did not happen.
+func (c *Connector) RefundStatus(ctx context.Context, r connector.Refund) connector.RefundResult {
+	res := c.call(ctx, http.MethodGet, "/v1/refunds/"+url.PathEscape(r.RefundID), nil, "")
+	switch {
+	case res.err != nil || res.status >= 500:
+		return connector.RefundResult{Outcome: connector.RefundUnknown, RespCode: codeUnreachable, RespMessage: "no answer from the sandbox"}
+	case res.status == http.StatusNotFound:
+		return connector.RefundResult{Outcome: connector.RefundFailed, RespCode: "refund_not_found", RespMessage: "the sandbox has no record of this refund"}
+	case res.status >= 400:
+		code, msg := res.errorCode(codeInvalidRequest)
+		return connector.RefundResult{Outcome: connector.RefundUnknown, RespCode: code, RespMessage: msg}
+	}
+	return refundResult(res)
+}
+
+func refundResult(res callResult) connector.RefundResult {
 	var out refundResponse
 	if err := json.Unmarshal(res.body, &out); err != nil {
 		return connector.RefundResult{Outcome: connector.RefundUnknown, RespCode: codeBadResponse, RespMessage: "unreadable answer from the sandbox"}
@@ -310,7 +330,7 @@ func (c *Connector) paymentResult(res callResult) connector.Result {
 		// The sandbox has no record of the payment (payment_not_found), or
 		// no such endpoint: either way nothing was charged.
 		code, msg := res.errorCode("not_found")
-		return connector.Result{Outcome: connector.Unavailable, RespCode: code, RespMessage: msg, UnifiedCode: ueGateway}
+		return connector.Result{Outcome: connector.NotFound, RespCode: code, RespMessage: msg, UnifiedCode: ueGateway}
 	case res.status == http.StatusUnauthorized || res.status == http.StatusForbidden:
 		code, msg := res.errorCode(codeUnauthorized)
 		return connector.Result{Outcome: connector.DeclinedHard, RespCode: code, RespMessage: msg, UnifiedCode: ueConfig}

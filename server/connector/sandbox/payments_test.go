@@ -269,7 +269,7 @@ func TestDown(t *testing.T) {
 		t.Errorf("counters %+v, want nothing recorded", cnt)
 	}
 	h.configure("A", `{"down":false}`)
-	wantOutcome(t, "Sync when up", c.Sync(ctx, p.TxnID, ""), connector.Unavailable, "payment_not_found")
+	wantOutcome(t, "Sync when up", c.Sync(ctx, p.TxnID, ""), connector.NotFound, "payment_not_found")
 	wantOutcome(t, "Authorize when up", c.Authorize(ctx, p), connector.Charged, "succeeded")
 
 	t.Run("connection refused", func(t *testing.T) {
@@ -327,7 +327,7 @@ func TestTimeout(t *testing.T) {
 		wantOutcome(t, "Authorize", lc.Authorize(ctx, q), connector.Unknown, "")
 		start := time.Now()
 		// The request was given up during the latency, before processing.
-		wantOutcome(t, "Sync", h.connector("L").Sync(ctx, q.TxnID, ""), connector.Unavailable, "payment_not_found")
+		wantOutcome(t, "Sync", h.connector("L").Sync(ctx, q.TxnID, ""), connector.NotFound, "payment_not_found")
 		if d := time.Since(start); d < 400*time.Millisecond {
 			t.Errorf("Sync took %v, want at least the 400ms latency", d)
 		}

@@ -1,0 +1,243 @@
+package orchestrator
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"switchyard/server/connector"
+	"switchyard/server/pay"
+	"switchyard/server/store"
+)
+
+// Reconciliation settings.
+const (
+	// syncAfter is how long a txn may sit in flight before it is synced
+	// with its gateway: longer than any gateway call, so a sync never races
+	// the authorization it checks.
+	syncAfter = 2 * gatewayTimeout
+	// expiryGrace is how long after its order expired a txn may still be in
+	// flight before it is failed.
+	expiryGrace = 5 * time.Minute
+	// refundSyncAfter is how long a refund stays PENDING before its gateway
+	// is asked again.
+	refundSyncAfter = time.Minute
+	reconcileBatch  = 200
+)
+
+// ReconcileReport counts what one reconciliation pass did.
+type ReconcileReport struct {
+	Synced, Expired, AutoRefunds, RefundsSynced, ManualReview int
+}
+
+// Reconcile runs one pass of the reconciliation that keeps every status
+// true: it syncs txns left in flight with their gateways (a crash or a
+// timeout leaves them so), fails the ones whose order expired, refunds
+// conflicted charges (a second charge of an order, or a late success), and
+// settles pending refunds, sending those pending beyond 10 days to manual
+// review. Every step is idempotent, so passes may overlap across replicas.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	now := s.db.Now()
+
+	stale, err := s.db.StaleTxns(ctx, now.Add(-syncAfter), reconcileBatch)
+	if err != nil {
+		return rep, err
+	}
+	for _, t := range stale {
+		out, err := s.SyncTxn(ctx, t)
+		if err != nil {
+			s.log.Warn("reconcile: sync failed", "txn_id", t.TxnID, "err", err)
+			continue
+		}
+		rep.Synced++
+		if out.Txn.Status.Pending() && now.After(out.Order.ExpiresAt.Add(expiryGrace)) {
+			if err := s.expireTxn(ctx, out.Txn); err != nil {
+				s.log.Warn("reconcile: expiring txn failed", "txn_id", t.TxnID, "err", err)
+				continue
+			}
+			rep.Expired++
+		}
+	}
+
+	conflicted, err := s.db.ConflictedCharges(ctx, reconcileBatch)
+	if err != nil {
+		return rep, err
+	}
+	for _, t := range conflicted {
+		m, err := s.db.Merchant(ctx, t.MerchantID)
+		if err != nil {
+			return rep, err
+		}
+		if t.Details.ConflictReason == "MULTIPLE_CHARGED" && !m.AutoRefundMultipleCharged {
+			continue // the merchant refunds duplicates itself
+		}
+		o, err := s.db.OrderByID(ctx, t.OrderUUID)
+		if err != nil {
+			return rep, err
+		}
+		_, r, err := s.Refund(ctx, m, o, RefundRequest{
+			UniqueRequestID: "auto_refund_" + strconv.Itoa(t.Seq), TxnID: t.TxnID, InitiatedBy: "AUTO_REFUND",
+		})
+		if err != nil {
+			s.log.Warn("reconcile: auto-refund failed", "txn_id", t.TxnID, "err", err)
+			continue
+		}
+		if r.Status == pay.RefundPending {
+			// A replayed auto-refund still pending: settle it now.
+			if _, _, err := s.syncRefund(ctx, r); err != nil {
+				s.log.Warn("reconcile: auto-refund sync failed", "txn_id", t.TxnID, "err", err)
+			}
+		}
+		rep.AutoRefunds++
+	}
+
+	pending, err := s.db.PendingRefunds(ctx, now.Add(-refundSyncAfter), reconcileBatch)
+	if err != nil {
+		return rep, err
+	}
+	for _, r := range pending {
+		if now.Sub(r.CreatedAt) > pay.RefundPendingLimit {
+			if err := s.refundToManualReview(ctx, r); err != nil {
+				return rep, err
+			}
+			rep.ManualReview++
+			continue
+		}
+		if _, _, err := s.syncRefund(ctx, r); err != nil {
+			s.log.Warn("reconcile: refund sync failed", "refund_id", r.ID, "err", err)
+			continue
+		}
+		rep.RefundsSynced++
+	}
+	return rep, nil
+}
+
+// expireTxn fails a txn still in flight after its order expired. Should the
+// gateway charge it after all, the success is recorded as a conflicted
+// charge and refunded.
+func (s *Service) expireTxn(ctx context.Context, t *pay.Txn) error {
+	_, _, err := s.db.ChangeOrder(ctx, t.OrderUUID, func(o *pay.Order, txns []*pay.Txn, now time.Time) (store.OrderChange, error) {
+		var ch store.OrderChange
+		cur := findTxn(txns, t.ID)
+		if cur == nil || !cur.Status.Pending() {
+			return ch, nil
+		}
+		nt := *cur
+		nt.Status = pay.StatusAuthorizationFailed
+		if cur.Status == pay.StatusPendingVBV {
+			nt.Status = pay.StatusAuthenticationFailed
+		}
+		nt.ErrorCode, nt.ErrorMessage = "EXPIRED", "the order expired before the payment completed"
+		nt.Details.NextAction = nil
+		ch.Updated = []*pay.Txn{&nt}
+		all := replaceAll(txns, ch.Updated)
+		ev, err := s.event("ORDER_FAILED", withStatus(o, pay.OrderStatus(all), now), all)
+		if err != nil {
+			return ch, err
+		}
+		ch.Events = append(ch.Events, ev)
+		return ch, nil
+	})
+	if err == nil {
+		if o, err := s.db.OrderByID(ctx, t.OrderUUID); err == nil {
+			s.publish(o, t)
+		}
+	}
+	return err
+}
+
+// syncRefund asks the gateway for the state of a pending refund.
+func (s *Service) syncRefund(ctx context.Context, r *pay.Refund) (*pay.Order, *pay.Refund, error) {
+	txns, err := s.db.Txns(ctx, r.OrderUUID)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := findTxn(txns, r.TxnUUID)
+	if t == nil {
+		return nil, nil, pay.Errorf(pay.ENOTFOUND, "transaction of refund %s not found", r.ID)
+	}
+	conn, err := s.connectorOf(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
+	defer cancel()
+	res := conn.RefundStatus(gctx, connector.Refund{RefundID: r.ID, TxnID: t.TxnID, GatewayRef: r.GatewayRef, Amount: r.Amount})
+	return s.applyRefund(gctx, r, res)
+}
+
+// refundToManualReview parks a refund whose outcome the gateway would not
+// tell for 10 days, and tells the merchant.
+func (s *Service) refundToManualReview(ctx context.Context, r *pay.Refund) error {
+	_, _, err := s.db.ChangeOrder(ctx, r.OrderUUID, func(o *pay.Order, txns []*pay.Txn, now time.Time) (store.OrderChange, error) {
+		var ch store.OrderChange
+		for _, cur := range o.Refunds {
+			if cur.ID != r.ID || cur.Status != pay.RefundPending {
+				continue
+			}
+			nr := *cur
+			nr.Status = pay.RefundManualReview
+			ch.UpdatedRefunds = []*pay.Refund{&nr}
+			after := *o
+			after.Refunds, after.UpdatedAt = replaceRefund(o.Refunds, &nr), now
+			ev, err := s.event("REFUND_MANUAL_REVIEW_NEEDED", &after, txns)
+			if err != nil {
+				return ch, err
+			}
+			ch.Events = append(ch.Events, ev)
+		}
+		return ch, nil
+	})
+	return err
+}
+
+// Reconciler runs Reconcile every interval until closed.
+type Reconciler struct {
+	svc      *Service
+	interval time.Duration
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewReconciler returns a stopped reconciler.
+func NewReconciler(svc *Service, interval time.Duration) *Reconciler {
+	return &Reconciler{svc: svc, interval: interval, log: svc.log.With("component", "reconcile")}
+}
+
+// Start runs passes in the background until ctx ends or Close is called.
+func (r *Reconciler) Start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(r.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rep, err := r.svc.Reconcile(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Error("reconcile pass failed", "err", err)
+			}
+			if rep != (ReconcileReport{}) {
+				r.log.Info("reconcile pass", "synced", rep.Synced, "expired", rep.Expired,
+					"auto_refunds", rep.AutoRefunds, "refunds_synced", rep.RefundsSynced, "manual_review", rep.ManualReview)
+			}
+		}
+	}()
+}
+
+// Close stops the reconciler and waits for a pass in progress.
+func (r *Reconciler) Close() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}
