@@ -139,11 +139,12 @@ func nilIfEmpty(s string) *string {
 	return &s
 }
 
-// reportedTxn is the txn whose details the order shows: the charged one,
-// else the latest.
+// reportedTxn is the txn whose details the order shows: the order's kept
+// charge (never a conflicted duplicate about to be refunded), else the
+// latest.
 func reportedTxn(txns []*pay.Txn) *pay.Txn {
 	for _, t := range txns {
-		if t.Status == pay.StatusCharged {
+		if t.Status == pay.StatusCharged && !t.Conflicted {
 			return t
 		}
 	}

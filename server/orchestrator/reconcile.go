@@ -62,9 +62,17 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 	}
 
-	conflicted, err := s.db.ConflictedCharges(ctx, reconcileBatch)
-	if err != nil {
-		return rep, err
+	var conflicted []*pay.Txn
+	for after, afterID := (time.Time{}), ""; ; {
+		page, err := s.db.ConflictedCharges(ctx, after, afterID, reconcileBatch)
+		if err != nil {
+			return rep, err
+		}
+		conflicted = append(conflicted, page...)
+		if len(page) < reconcileBatch {
+			break
+		}
+		after, afterID = page[len(page)-1].UpdatedAt, page[len(page)-1].ID
 	}
 	for _, t := range conflicted {
 		m, err := s.db.Merchant(ctx, t.MerchantID)
@@ -78,9 +86,32 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		if err != nil {
 			return rep, err
 		}
-		_, r, err := s.Refund(ctx, m, o, RefundRequest{
-			UniqueRequestID: "auto_refund_" + strconv.Itoa(t.Seq), TxnID: t.TxnID, InitiatedBy: "AUTO_REFUND",
-		})
+		refunds, err := s.db.Refunds(ctx, o.ID)
+		if err != nil {
+			return rep, err
+		}
+		// One auto-refund per txn, keyed auto_refund_<seq>; after a failed
+		// one, the next attempt gets its own key (…_<seq>_<failures>). A
+		// charge already refunded in full (by hand) needs nothing.
+		left, failed := t.Amount.Amount, 0
+		for _, r := range refunds {
+			if r.TxnUUID != t.ID {
+				continue
+			}
+			if r.Counts() {
+				left -= r.Amount.Amount
+			} else if r.InitiatedBy == "AUTO_REFUND" {
+				failed++
+			}
+		}
+		key := autoRefundPrefix + strconv.Itoa(t.Seq)
+		if failed > 0 {
+			key += "_" + strconv.Itoa(failed)
+		}
+		if left <= 0 {
+			continue
+		}
+		_, r, err := s.Refund(ctx, m, o, RefundRequest{UniqueRequestID: key, TxnID: t.TxnID, InitiatedBy: "AUTO_REFUND"})
 		if err != nil {
 			s.log.Warn("reconcile: auto-refund failed", "txn_id", t.TxnID, "err", err)
 			continue
@@ -99,18 +130,20 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		return rep, err
 	}
 	for _, r := range pending {
-		if now.Sub(r.CreatedAt) > pay.RefundPendingLimit {
+		// Ask first: a refund the gateway settled is not a case for a
+		// person, however long it waited.
+		_, cur, err := s.syncRefund(ctx, r)
+		if err != nil {
+			s.log.Warn("reconcile: refund sync failed", "refund_id", r.ID, "err", err)
+		} else {
+			rep.RefundsSynced++
+		}
+		if (cur == nil || cur.Status == pay.RefundPending) && now.Sub(r.CreatedAt) > pay.RefundPendingLimit {
 			if err := s.refundToManualReview(ctx, r); err != nil {
 				return rep, err
 			}
 			rep.ManualReview++
-			continue
 		}
-		if _, _, err := s.syncRefund(ctx, r); err != nil {
-			s.log.Warn("reconcile: refund sync failed", "refund_id", r.ID, "err", err)
-			continue
-		}
-		rep.RefundsSynced++
 	}
 	return rep, nil
 }

@@ -2,12 +2,16 @@ package orchestrator
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"switchyard/server/connector"
 	"switchyard/server/pay"
 	"switchyard/server/store"
 )
+
+// autoRefundPrefix starts the unique_request_id of every auto-refund.
+const autoRefundPrefix = "auto_refund_"
 
 // RefundRequest asks to refund part or all of a charged order.
 type RefundRequest struct {
@@ -33,6 +37,10 @@ func (s *Service) Refund(ctx context.Context, m *pay.Merchant, o *pay.Order, req
 		p.Add("unique_request_id", "is required")
 	} else if !pay.ValidUniqueRequestID(req.UniqueRequestID) {
 		p.Add("unique_request_id", "must be 1-64 letters, digits, '_', '.', ':' or '-'")
+	} else if req.InitiatedBy != "AUTO_REFUND" && strings.HasPrefix(req.UniqueRequestID, autoRefundPrefix) {
+		// Auto-refunds are keyed auto_refund_<seq> in the same space: a
+		// merchant refund so named would be replayed in their place.
+		p.Add("unique_request_id", "the prefix "+autoRefundPrefix+" is reserved for auto-refunds")
 	}
 	var amount int64
 	if req.Amount != "" {
@@ -182,7 +190,7 @@ func (s *Service) applyRefund(ctx context.Context, r *pay.Refund, res connector.
 		}
 		after := *o
 		after.Refunds = replaceRefund(o.Refunds, &nr)
-		after.AmountRefunded = pay.RefundedAmount(after.Refunds)
+		after.AmountRefunded = pay.RefundedAmount(after.Refunds, txns)
 		after.UpdatedAt = now
 		ev, err := s.event(event, &after, txns)
 		if err != nil {

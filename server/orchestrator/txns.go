@@ -438,7 +438,7 @@ func (s *Service) CompleteTxn(ctx context.Context, orderUUID, txnID string, para
 	if err != nil {
 		return nil, nil, err
 	}
-	if !t.Status.Pending() {
+	if !t.Status.Pending() && !failedLocally(t) {
 		out, err := s.TxnStatus(ctx, m, t)
 		return out, m, err
 	}
@@ -453,6 +453,13 @@ func (s *Service) CompleteTxn(ctx context.Context, orderUUID, txnID string, para
 	timeGateway(ctx, start)
 	out, err := s.apply(gctx, m, t, res, phaseComplete)
 	return out, m, err
+}
+
+// failedLocally reports a txn Switchyard failed without the gateway saying
+// so (superseded by a new attempt, or its order expired): the gateway may
+// still charge it, so a return from the gateway's page still asks.
+func failedLocally(t *pay.Txn) bool {
+	return t.Status.Failed() && (t.ErrorCode == "SUPERSEDED" || t.ErrorCode == "EXPIRED")
 }
 
 // SyncTxn asks the gateway for the status of a txn in flight and records it.

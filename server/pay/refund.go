@@ -50,11 +50,21 @@ var uniqueRequestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 // unique_request_id.
 func ValidUniqueRequestID(id string) bool { return uniqueRequestIDPattern.MatchString(id) }
 
-// RefundedAmount is the sum of an order's successful refunds.
-func RefundedAmount(refunds []*Refund) int64 {
+// RefundedAmount is what the order's amount_refunded shows: the sum of the
+// successful refunds of its kept charge. Refunds of conflicted charges (a
+// second charge, a late success) give back money the order never kept, so
+// they appear in the order's refunds but not in its refunded amount, which
+// never exceeds the order's amount.
+func RefundedAmount(refunds []*Refund, txns []*Txn) int64 {
+	conflicted := map[string]bool{}
+	for _, t := range txns {
+		if t.Conflicted {
+			conflicted[t.ID] = true
+		}
+	}
 	var n int64
 	for _, r := range refunds {
-		if r.Status == RefundSuccess {
+		if r.Status == RefundSuccess && !conflicted[r.TxnUUID] {
 			n += r.Amount.Amount
 		}
 	}

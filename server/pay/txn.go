@@ -141,11 +141,16 @@ func OrderStatus(txns []*Txn) Status {
 		}
 	}
 	for _, t := range txns {
-		if t.Status.Pending() {
+		switch {
+		case t.Status.Pending():
 			return t.Status
-		}
-		if t.Status.Failed() {
+		case t.Status.Failed():
 			status = t.Status
+		case t.Status == StatusAutoRefunded || t.Status == StatusCharged && t.Conflicted:
+			// A success that must not stand: the order was not paid by
+			// it, and is (or is about to be) AUTO_REFUNDED, as Juspay
+			// reports it — never NEW again.
+			status = StatusAutoRefunded
 		}
 	}
 	return status

@@ -189,7 +189,7 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 			return err
 		}
 		o.Refunds = mergeRefunds(o.Refunds, ch)
-		o.AmountRefunded = pay.RefundedAmount(o.Refunds)
+		o.AmountRefunded = pay.RefundedAmount(o.Refunds, txns)
 		o.Status = pay.OrderStatus(txns)
 		o.UpdatedAt = now
 		if _, err := tx.ExecContext(ctx, `
@@ -263,9 +263,13 @@ func (db *DB) StaleTxns(ctx context.Context, before time.Time, limit int) ([]*pa
 }
 
 // ConflictedCharges returns charged txns flagged conflicted, which are to be
-// refunded, oldest first.
-func (db *DB) ConflictedCharges(ctx context.Context, limit int) ([]*pay.Txn, error) {
-	return db.selectTxnsWhere(ctx, `status = 'CHARGED' AND conflicted = TRUE ORDER BY updated_at LIMIT ?`, limit)
+// refunded, in (updated_at, id) order after the cursor (after, afterID); a
+// zero after starts at the oldest. Callers page through all of them: some
+// stay conflicted for good (a merchant refunding duplicates itself), and
+// must not hide the others.
+func (db *DB) ConflictedCharges(ctx context.Context, after time.Time, afterID string, limit int) ([]*pay.Txn, error) {
+	return db.selectTxnsWhere(ctx, `status = 'CHARGED' AND conflicted = TRUE
+		AND (updated_at > ? OR (updated_at = ? AND id > ?)) ORDER BY updated_at, id LIMIT ?`, after, after, afterID, limit)
 }
 
 func (db *DB) selectTxnsWhere(ctx context.Context, where string, args ...any) ([]*pay.Txn, error) {
