@@ -73,21 +73,24 @@ type orderJSON struct {
 }
 
 type orderTxnJSON struct {
-	TxnID                  string               `json:"txn_id"`
-	TxnUUID                string               `json:"txn_uuid"`
-	PaymentMethodType      string               `json:"payment_method_type"`
-	PaymentMethod          string               `json:"payment_method"`
-	AuthType               string               `json:"auth_type"`
-	Card                   *cardJSON            `json:"card,omitempty"`
-	UPI                    *upiJSON             `json:"upi,omitempty"`
-	PayerVPA               string               `json:"payer_vpa,omitempty"`
-	Gateway                string               `json:"gateway"`
-	GatewayReferenceID     string               `json:"gateway_reference_id"`
-	RespCode               *string              `json:"resp_code"`
-	RespMessage            *string              `json:"resp_message"`
-	BankErrorCode          string               `json:"bank_error_code"`
-	BankErrorMessage       string               `json:"bank_error_message"`
-	UnifiedCode            string               `json:"unified_code,omitempty"`
+	TxnID              string    `json:"txn_id"`
+	TxnUUID            string    `json:"txn_uuid"`
+	PaymentMethodType  string    `json:"payment_method_type"`
+	PaymentMethod      string    `json:"payment_method"`
+	AuthType           string    `json:"auth_type"`
+	Card               *cardJSON `json:"card,omitempty"`
+	UPI                *upiJSON  `json:"upi,omitempty"`
+	PayerVPA           string    `json:"payer_vpa,omitempty"`
+	Gateway            string    `json:"gateway"`
+	GatewayReferenceID string    `json:"gateway_reference_id"`
+	RespCode           *string   `json:"resp_code"`
+	RespMessage        *string   `json:"resp_message"`
+	BankErrorCode      string    `json:"bank_error_code"`
+	BankErrorMessage   string    `json:"bank_error_message"`
+	UnifiedCode        string    `json:"unified_code,omitempty"`
+	// Routing explains the gateway choice: decision, candidates with
+	// scores, and every attempt.
+	Routing                json.RawMessage      `json:"routing,omitempty"`
 	TxnDetail              txnDetailJSON        `json:"txn_detail"`
 	PaymentGatewayResponse *gatewayResponseJSON `json:"payment_gateway_response,omitempty"`
 }
@@ -161,6 +164,7 @@ func newOrderTxnJSON(o *pay.Order, t *pay.Txn) *orderTxnJSON {
 		AuthType: d.AuthType, Gateway: t.Gateway, GatewayReferenceID: t.Gateway,
 		RespCode: nilIfEmpty(d.RespCode), RespMessage: nilIfEmpty(d.RespMessage),
 		BankErrorCode: t.ErrorCode, BankErrorMessage: t.ErrorMessage, UnifiedCode: d.UnifiedCode,
+		Routing: routingJSON(t.Routing),
 		TxnDetail: txnDetailJSON{
 			TxnID: t.TxnID, OrderID: o.OrderID, TxnUUID: t.ID, Status: string(t.Status),
 			ErrorCode: nilIfEmpty(t.ErrorCode), ErrorMessage: t.ErrorMessage,
@@ -336,4 +340,11 @@ type txnRefundJSON struct {
 	EPGTxnID        *string     `json:"epg_txn_id"`
 	Created         string      `json:"created"`
 	Amount          json.Number `json:"amount"`
+}
+
+func routingJSON(s string) json.RawMessage {
+	if s == "" || s == "{}" || !json.Valid([]byte(s)) {
+		return nil
+	}
+	return json.RawMessage(s)
 }

@@ -121,6 +121,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	})
 	hub = live.NewHub(live.Config{Log: log.With("component", "live"), Current: sdkapi.CurrentEvent(a.Service)})
 	a.hub = hub
+	if err := a.Service.LoadRouting(ctx); err != nil {
+		log.Warn("routing estimates not restored; starting cold", "err", err)
+	}
 	interval := cfg.ReconcileInterval
 	if interval <= 0 {
 		interval = 30 * time.Second

@@ -13,6 +13,7 @@ import (
 
 	"switchyard/server/connector"
 	"switchyard/server/pay"
+	"switchyard/server/routing"
 	"switchyard/server/store"
 	"switchyard/server/token"
 )
@@ -29,6 +30,7 @@ type Service struct {
 	connectors connector.Registry
 	// onChange is told of every committed status change (live status).
 	onChange func(OrderEvent)
+	router   *routing.Router
 	// renderOrder renders an order as the merchant API does, for webhooks.
 	renderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
 }
@@ -46,6 +48,9 @@ type Config struct {
 	// OnChange, if set, is called after every committed order or txn
 	// status change.
 	OnChange func(OrderEvent)
+	// Router chooses gateways and learns from outcomes; nil means a new
+	// router with default options.
+	Router *routing.Router
 	// RenderOrder renders an order object as the Order Status API does;
 	// webhook bodies embed it. The merchant API owns that wire shape.
 	RenderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
@@ -57,7 +62,11 @@ func New(cfg Config) *Service {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	return &Service{db: cfg.DB, tokens: cfg.Tokens, log: cfg.Log, publicURL: cfg.PublicURL, bcryptCost: cost,
+	router := cfg.Router
+	if router == nil {
+		router = routing.New(routing.Options{Seed: uint64(time.Now().UnixNano())})
+	}
+	return &Service{router: router, db: cfg.DB, tokens: cfg.Tokens, log: cfg.Log, publicURL: cfg.PublicURL, bcryptCost: cost,
 		connectors: cfg.Connectors, onChange: cfg.OnChange, renderOrder: cfg.RenderOrder}
 }
 

@@ -255,6 +255,10 @@ func (r *Reconciler) Start(ctx context.Context) {
 				return
 			case <-t.C:
 			}
+			// Each pass also checkpoints the routing estimates.
+			if err := r.svc.SaveRouting(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("saving routing estimates failed", "err", err)
+			}
 			rep, err := r.svc.Reconcile(ctx)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("reconcile pass failed", "err", err)
@@ -267,10 +271,16 @@ func (r *Reconciler) Start(ctx context.Context) {
 	}()
 }
 
-// Close stops the reconciler and waits for a pass in progress.
+// Close stops the reconciler, waits for a pass in progress and saves the
+// routing estimates a last time.
 func (r *Reconciler) Close() {
 	if r.cancel != nil {
 		r.cancel()
 	}
 	r.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.svc.SaveRouting(ctx); err != nil {
+		r.log.Warn("saving routing estimates failed", "err", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"switchyard/server/connector"
 	"switchyard/server/pay"
+	"switchyard/server/routing"
 	"switchyard/server/store"
 )
 
@@ -77,14 +78,16 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 	if err != nil || o.MerchantID != m.ID {
 		return nil, pay.Errorf(pay.ENOTFOUND, "order not found")
 	}
-	account, err := s.pickGateway(ctx, m, o, in)
+	decision, err := s.decide(ctx, m, o, in, card)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := s.connectors.For(account)
+	decisionJSON, err := json.Marshal(decision)
 	if err != nil {
-		return nil, fmt.Errorf("orchestrator.StartTxn: %w", err)
+		return nil, err
 	}
+	rec := routingRecord{Decision: decisionJSON, Attempts: []routingAttempt{}}
+	account := decision.Primary()
 
 	var txn *pay.Txn
 	order, _, err := s.db.ChangeOrder(ctx, orderUUID, func(o *pay.Order, txns []*pay.Txn, now time.Time) (store.OrderChange, error) {
@@ -119,7 +122,7 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 			OrderUUID: o.ID, MerchantID: m.ID, Seq: seq, Status: pay.StatusStarted, Amount: o.Amount,
 			Gateway: account.Name, Connector: account.Connector,
 			PaymentMethodType: in.PaymentMethodType, PaymentMethod: in.PaymentMethod,
-			Details: txnDetails(in, card), Routing: "{}",
+			Details: txnDetails(in, card), Routing: mustJSON(rec),
 		}
 		ch.NewTxn = txn
 		all := append(replaceAll(txns, ch.Updated), txn)
@@ -137,15 +140,48 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
 	defer cancel()
-	start := time.Now()
-	res := conn.Authorize(gctx, connector.Payment{
-		TxnID: txn.TxnID, Amount: order.Amount, MethodType: in.PaymentMethodType, Method: in.PaymentMethod,
-		Card: card, VPA: in.UPIVPA, UPIFlow: upiFlow(in),
-		ReturnURL:  s.publicURL + "/pay/" + order.ID + "/return/" + url.PathEscape(txn.TxnID),
-		WebhookURL: s.publicURL + "/webhooks/gateway/" + m.ID + "/" + account.Name,
-	})
-	timeGateway(ctx, start)
-	return s.apply(gctx, m, txn, res, phaseAuthorize)
+	// Try the candidates in order, moving on only when a gateway certainly
+	// did not process the request (Unavailable): never after a possible
+	// authorization (Unknown) or a decline, so nobody is charged twice. The
+	// txn id is the same at every gateway: none of the earlier ones has it.
+	var res connector.Result
+	for i, cand := range decision.List() {
+		account = cand.Account
+		conn, err := s.connectors.For(account)
+		if err != nil {
+			res = connector.Result{Outcome: connector.Unavailable, RespCode: "CONNECTOR_UNAVAILABLE", RespMessage: err.Error()}
+		} else {
+			start := time.Now()
+			res = conn.Authorize(gctx, connector.Payment{
+				TxnID: txn.TxnID, Amount: order.Amount, MethodType: in.PaymentMethodType, Method: in.PaymentMethod,
+				Card: card, VPA: in.UPIVPA, UPIFlow: upiFlow(in),
+				ReturnURL:  s.publicURL + "/pay/" + order.ID + "/return/" + url.PathEscape(txn.TxnID),
+				WebhookURL: s.publicURL + "/webhooks/gateway/" + m.ID + "/" + account.Name,
+			})
+			timeGateway(ctx, start)
+		}
+		rec.Attempts = append(rec.Attempts, routingAttempt{Gateway: account.Name, Outcome: string(res.Outcome), Code: res.RespCode, At: s.db.Now()})
+		if res.Outcome != connector.Unavailable || i == decision.N-1 {
+			break
+		}
+		s.router.Observe(routing.Feedback{MerchantID: m.ID, Gateway: account.Name, MethodType: in.PaymentMethodType,
+			Method: in.PaymentMethod, Outcome: routing.Unavailable, Sent: txn.CreatedAt}, s.db.Now())
+		s.log.Warn("gateway unavailable, falling back", "txn_id", txn.TxnID, "gateway", account.Name)
+	}
+	return s.apply(gctx, m, txn, res, phaseAuthorize, &routeChange{Gateway: account.Name, Connector: account.Connector, Routing: mustJSON(rec)})
+}
+
+// routeChange records where a txn finally went after fallbacks.
+type routeChange struct {
+	Gateway, Connector, Routing string
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data is marshalled here
+	}
+	return string(b)
 }
 
 func upiFlow(in pay.TxnInput) string {
@@ -171,34 +207,6 @@ func txnDetails(in pay.TxnInput, card *pay.Card) pay.TxnDetails {
 		d.TxnFlow = "REDIRECT"
 	}
 	return d
-}
-
-// pickGateway chooses the gateway account for a txn: the one the request
-// names, else the merchant's first enabled account (by priority) supporting
-// the method and currency.
-func (s *Service) pickGateway(ctx context.Context, m *pay.Merchant, o *pay.Order, in pay.TxnInput) (*pay.GatewayAccount, error) {
-	gateways, err := s.db.Gateways(ctx, m.ID)
-	if err != nil {
-		return nil, err
-	}
-	forced := in.Gateway
-	if forced == "" {
-		forced = o.Metadata["JUSPAY:gateway_reference_id"]
-	}
-	for _, g := range gateways {
-		if forced != "" && g.Name != forced {
-			continue
-		}
-		if g.Supports(in.PaymentMethodType, o.Amount.Currency) {
-			return g, nil
-		}
-	}
-	if forced != "" {
-		return nil, pay.Invalid("gateway_id", "gateway "+strconv.Quote(forced)+" is not an enabled gateway supporting "+
-			in.PaymentMethodType+" in "+o.Amount.Currency)
-	}
-	return nil, &pay.Error{Code: pay.EINVALID, Compat: "invalid_request_error",
-		Message: "Can't find a suitable gateway to process the transaction"}
 }
 
 // phase says which gateway call produced a result: outcomes mean different
@@ -247,7 +255,7 @@ func statusFor(res connector.Result, ph phase) (pay.Status, bool) {
 // (with its events) and publishes the change after commit. Results that
 // would move the txn backwards (a late "pending" after CHARGED) change
 // nothing.
-func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res connector.Result, ph phase) (*TxnOutcome, error) {
+func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res connector.Result, ph phase, rc *routeChange) (*TxnOutcome, error) {
 	next, changes := statusFor(res, ph)
 	var updated *pay.Txn
 	order, txns, err := s.db.ChangeOrder(ctx, t.OrderUUID, func(o *pay.Order, txns []*pay.Txn, now time.Time) (store.OrderChange, error) {
@@ -262,6 +270,9 @@ func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res co
 		}
 		nt := *cur
 		nt.Status = next
+		if rc != nil {
+			nt.Gateway, nt.Connector, nt.Routing = rc.Gateway, rc.Connector, rc.Routing
+		}
 		d := &nt.Details
 		if next == pay.StatusCharged {
 			d.ConflictReason = conflictReason(m, o, txns, cur, now)
@@ -310,6 +321,9 @@ func (s *Service) apply(ctx context.Context, m *pay.Merchant, t *pay.Txn, res co
 	}
 	if updated != nil {
 		s.publish(order, updated)
+		if updated.Status.Final() || res.Outcome == connector.Unknown {
+			s.observe(updated, res)
+		}
 		s.log.Info("txn updated", "txn_id", updated.TxnID, "status", updated.Status, "gateway", updated.Gateway)
 	}
 	cur := findTxn(txns, t.ID)
@@ -451,7 +465,7 @@ func (s *Service) CompleteTxn(ctx context.Context, orderUUID, txnID string, para
 	start := time.Now()
 	res := conn.Complete(gctx, t.TxnID, t.Details.GatewayRef, params)
 	timeGateway(ctx, start)
-	out, err := s.apply(gctx, m, t, res, phaseComplete)
+	out, err := s.apply(gctx, m, t, res, phaseComplete, nil)
 	return out, m, err
 }
 
@@ -480,7 +494,7 @@ func (s *Service) SyncTxn(ctx context.Context, t *pay.Txn) (*TxnOutcome, error) 
 	start := time.Now()
 	res := conn.Sync(gctx, t.TxnID, t.Details.GatewayRef)
 	timeGateway(ctx, start)
-	return s.apply(gctx, m, t, res, phaseSync)
+	return s.apply(gctx, m, t, res, phaseSync, nil)
 }
 
 // TxnStatus returns the current state of a txn and its order, with no
@@ -518,7 +532,7 @@ func (s *Service) HandleNotification(ctx context.Context, merchantID, accountNam
 	if err != nil {
 		return err
 	}
-	_, err = s.apply(ctx, m, t, n.Result, phaseNotify)
+	_, err = s.apply(ctx, m, t, n.Result, phaseNotify, nil)
 	return err
 }
 

@@ -3,6 +3,7 @@
 //	switchyard [serve]          run the server (the default)
 //	switchyard migrate          apply database migrations and exit
 //	switchyard merchant create  create a merchant and print its secrets once
+//	switchyard routesim         compare gateway routing approaches on synthetic traffic
 //
 // Configuration comes from SWITCHYARD_* environment variables; see README.md.
 package main
@@ -61,11 +62,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("usage: switchyard merchant create --id ID --name NAME [flags]")
 		}
 		return createMerchant(ctx, cfg, log, args[1:], stdout)
+	case "routesim":
+		return routesim(args, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: switchyard [serve | migrate | merchant create --id ID --name NAME [--json]]")
+		fmt.Fprintln(stdout, "usage: switchyard [serve | migrate | merchant create --id ID --name NAME [--json] | routesim [-seed N] [-n N] [-scenario NAME]]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q; want serve, migrate or merchant create", cmd)
+	return fmt.Errorf("unknown command %q; want serve, migrate, merchant create or routesim", cmd)
 }
 
 func serve(ctx context.Context, cfg app.Config, log *slog.Logger, stdout io.Writer) error {
