@@ -217,8 +217,9 @@ func (r *RoutingConfig) Validate(gateways []string) error {
 	if r.Elimination.Threshold < 0 || r.Elimination.Threshold >= 1 {
 		p.Add("elimination.threshold", "must be at least 0 and below 1")
 	}
-	if r.Elimination.MinSamples < 0 {
-		p.Add("elimination.min_samples", "must not be negative")
+	if r.Elimination.MinSamples < 0 || r.Elimination.MinSamples > 64 {
+		// The router judges a gateway on its last 64 outcomes at most.
+		p.Add("elimination.min_samples", "must be between 0 and 64")
 	}
 	names := map[string]bool{}
 	for i, rule := range r.Rules {
@@ -253,7 +254,7 @@ func (r *RoutingConfig) Validate(gateways []string) error {
 		if max < 0 {
 			p.Add(field+".when.amount_max", "must be a non-negative decimal")
 		}
-		if min > 0 && max > 0 && min > max {
+		if rule.When.AmountMin != "" && rule.When.AmountMax != "" && min >= 0 && max >= 0 && min > max {
 			p.Add(field+".when", "amount_min is above amount_max, so the rule can never match")
 		}
 		for k := range rule.When.UDF {
