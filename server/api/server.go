@@ -121,6 +121,9 @@ func (s *Server) routes() {
 	a.POST("/merchants/:id/api-keys", s.handleAdminCreateAPIKey)
 	a.DELETE("/merchants/:id/api-keys/:key_id", s.handleAdminRevokeAPIKey)
 	a.POST("/merchants/:id/response-key", s.handleAdminRotateResponseKey)
+	a.GET("/merchants/:id/webhooks", s.handleAdminListWebhooks)
+	a.GET("/merchants/:id/webhooks/:event_id", s.handleAdminGetWebhook)
+	a.POST("/merchants/:id/webhooks/:event_id/resend", s.handleAdminResendWebhook)
 }
 
 func (s *Server) handleReady(c echo.Context) error {

@@ -25,6 +25,7 @@ import (
 	"switchyard/server/pay"
 	"switchyard/server/store"
 	"switchyard/server/token"
+	"switchyard/server/webhook"
 )
 
 // App is a running Switchyard: its database, services and HTTP server.
@@ -39,6 +40,7 @@ type App struct {
 	hub      *live.Hub
 	sandbox  *sandbox.Service
 	recon    *orchestrator.Reconciler
+	relay    *webhook.Relay
 }
 
 // Open builds the whole application: it opens (or starts) the database,
@@ -112,11 +114,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	}
 
 	// The service publishes committed changes to the hub, and the hub reads
-	// current statuses from the service: one of them is captured late.
+	// current statuses from the service: one of them is captured late. The
+	// webhook relay, built below, is told too, so it claims the change's
+	// outbox rows at once rather than at its next poll.
 	var hub *live.Hub
 	a.Service = orchestrator.New(orchestrator.Config{
 		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL, Connectors: registry,
-		OnChange:    func(ev orchestrator.OrderEvent) { hub.Publish(ev) },
+		OnChange: func(ev orchestrator.OrderEvent) {
+			hub.Publish(ev)
+			a.relay.Notify()
+		},
 		RenderOrder: api.OrderJSON,
 	})
 	hub = live.NewHub(live.Config{Log: log.With("component", "live"), Current: sdkapi.CurrentEvent(a.Service)})
@@ -141,6 +148,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(a.DB.SQL(), "switchyard"))
+	a.relay, err = webhook.New(webhook.Config{
+		DB: a.DB, Log: log.With("component", "webhook"), Schedule: cfg.WebhookSchedule, Metrics: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
 	srv := api.New(api.Config{
 		Service: a.Service, DB: a.DB, Log: log, AdminToken: cfg.AdminToken, Sandbox: cfg.Sandbox,
 		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages}, Mounts: mounts,
@@ -197,6 +210,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.sandbox.Start(ctx)
 	}
 	a.recon.Start(ctx)
+	a.relay.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Log.Info("serving", "addr", a.listener.Addr().String(), "public_url", a.Config.PublicURL)
@@ -219,6 +233,10 @@ func (a *App) Run(ctx context.Context) error {
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}
+	// After the requests: claiming stopped with ctx; what the relay holds
+	// unsent goes back to the outbox, requests in flight get a few seconds,
+	// and every outcome is recorded.
+	a.relay.Close()
 	return err
 }
 
@@ -234,6 +252,9 @@ func (a *App) Close() error {
 	}
 	if a.sandbox != nil {
 		errs = append(errs, a.sandbox.Close())
+	}
+	if a.relay != nil {
+		errs = append(errs, a.relay.Close())
 	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"switchyard/server/webhook"
 )
 
 // Config is the process configuration (DESIGN §2).
@@ -35,6 +37,10 @@ type Config struct {
 	// ReconcileInterval is how often the reconciler runs
 	// (SWITCHYARD_RECONCILE_INTERVAL, default 30s).
 	ReconcileInterval time.Duration
+	// WebhookSchedule is the wait before each webhook retry
+	// (SWITCHYARD_WEBHOOK_RETRY_SCHEDULE, e.g. "1s,2s,4s"); nil means
+	// webhook.DefaultSchedule: 60s,5m*2,10m*5,1h*5,6h*3.
+	WebhookSchedule []time.Duration
 }
 
 // ConfigFromEnv reads the SWITCHYARD_* variables through getenv and applies
@@ -65,6 +71,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SWITCHYARD_RECONCILE_INTERVAL: want a positive duration such as 30s, got %q", v)
 		}
 		c.ReconcileInterval = d
+	}
+	if v := getenv(webhook.EnvSchedule); v != "" {
+		s, err := webhook.ParseSchedule(v)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", webhook.EnvSchedule, err)
+		}
+		c.WebhookSchedule = s
 	}
 	c.SandboxSeed = 1
 	if v := getenv("SWITCHYARD_SANDBOX_SEED"); v != "" {

@@ -59,7 +59,7 @@ const outboxColumns = `id, event_id, merchant_id, order_uuid, event_name, payloa
 
 // Claim says which due events ClaimEvents takes.
 type Claim struct {
-	// Limit is the most events taken (and looked at) in one claim.
+	// Limit is the most events taken in one claim.
 	Limit int
 	// Lease is how long the claim holds the events: their next_attempt_at
 	// moves that far ahead, so if the claimer dies without recording a
