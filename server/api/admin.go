@@ -269,7 +269,9 @@ func (s *Server) handleAdminListGateways(c echo.Context) error {
 }
 
 func (s *Server) handleAdminPutRouting(c echo.Context) error {
-	var cfg pay.RoutingConfig
+	// PUT replaces the config; a field left out takes its default (so
+	// leaving out elimination keeps it on), not its zero value.
+	cfg := pay.DefaultRouting()
 	if err := decodeStrict(c, &cfg); err != nil {
 		return err
 	}

@@ -199,7 +199,9 @@ func (s *Service) syncRefund(ctx context.Context, r *pay.Refund) (*pay.Order, *p
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gatewayTimeout)
 	defer cancel()
 	res := conn.RefundStatus(gctx, connector.Refund{RefundID: r.ID, TxnID: t.TxnID, GatewayRef: r.GatewayRef, Amount: r.Amount})
-	return s.applyRefund(gctx, r, res)
+	wctx, wcancel := recordContext(ctx)
+	defer wcancel()
+	return s.applyRefund(wctx, r, res)
 }
 
 // refundToManualReview parks a refund whose outcome the gateway would not

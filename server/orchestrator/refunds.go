@@ -136,7 +136,9 @@ func (s *Service) sendRefund(ctx context.Context, t *pay.Txn, r *pay.Refund) (*p
 	start := time.Now()
 	res := conn.Refund(gctx, connector.Refund{RefundID: r.ID, TxnID: t.TxnID, GatewayRef: t.Details.GatewayRef, Amount: r.Amount})
 	timeGateway(ctx, start)
-	return s.applyRefund(gctx, r, res)
+	wctx, wcancel := recordContext(ctx)
+	defer wcancel()
+	return s.applyRefund(wctx, r, res)
 }
 
 // applyRefund records a gateway's refund outcome on a PENDING refund, with

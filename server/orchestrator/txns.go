@@ -168,7 +168,17 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 			Method: in.PaymentMethod, Outcome: routing.Unavailable, Sent: txn.CreatedAt}, s.db.Now())
 		s.log.Warn("gateway unavailable, falling back", "txn_id", txn.TxnID, "gateway", account.Name)
 	}
-	return s.apply(gctx, m, txn, res, phaseAuthorize, &routeChange{Gateway: account.Name, Connector: account.Connector, Routing: mustJSON(rec)})
+	// Record the result with a fresh deadline: a gateway that used up the
+	// call's whole budget must not also cost us the record of its answer.
+	wctx, wcancel := recordContext(ctx)
+	defer wcancel()
+	return s.apply(wctx, m, txn, res, phaseAuthorize, &routeChange{Gateway: account.Name, Connector: account.Connector, Routing: mustJSON(rec)})
+}
+
+// recordContext is the context a gateway's answer is recorded under: its
+// own deadline, detached from the request and from the gateway call's budget.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // routeChange records where a txn finally went after fallbacks.
@@ -465,7 +475,9 @@ func (s *Service) CompleteTxn(ctx context.Context, orderUUID, txnID string, para
 	start := time.Now()
 	res := conn.Complete(gctx, t.TxnID, t.Details.GatewayRef, params)
 	timeGateway(ctx, start)
-	out, err := s.apply(gctx, m, t, res, phaseComplete, nil)
+	wctx, wcancel := recordContext(ctx)
+	defer wcancel()
+	out, err := s.apply(wctx, m, t, res, phaseComplete, nil)
 	return out, m, err
 }
 
@@ -494,7 +506,9 @@ func (s *Service) SyncTxn(ctx context.Context, t *pay.Txn) (*TxnOutcome, error) 
 	start := time.Now()
 	res := conn.Sync(gctx, t.TxnID, t.Details.GatewayRef)
 	timeGateway(ctx, start)
-	return s.apply(gctx, m, t, res, phaseSync, nil)
+	wctx, wcancel := recordContext(ctx)
+	defer wcancel()
+	return s.apply(wctx, m, t, res, phaseSync, nil)
 }
 
 // TxnStatus returns the current state of a txn and its order, with no

@@ -38,14 +38,14 @@ type acsData struct {
 func (s *Service) acsPage(w http.ResponseWriter, r *http.Request) {
 	p, err := s.paymentByID(r.Context(), r.PathValue("id"))
 	if isNoRows(err) {
-		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true}, "")
+		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true})
 		return
 	}
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	s.renderACS(w, r, http.StatusOK, acsFor(&p), p.ReturnURL)
+	s.renderACS(w, r, http.StatusOK, acsFor(&p))
 }
 
 // acsDecide records the shopper's decision, once: approving leads to the
@@ -68,7 +68,7 @@ func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	p, err := s.paymentByID(ctx, r.PathValue("id"))
 	if isNoRows(err) {
-		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true}, "")
+		s.renderACS(w, r, http.StatusNotFound, acsData{Heading: "Sandbox payment page", NotFound: true})
 		return
 	}
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if p.ReturnURL == "" {
-		s.renderACS(w, r, http.StatusOK, acsFor(&p), "")
+		s.renderACS(w, r, http.StatusOK, acsFor(&p))
 		return
 	}
 	http.Redirect(w, r, withPaymentID(p.ReturnURL, p.ID), http.StatusSeeOther)
@@ -150,10 +150,10 @@ func catalogName(methodType, code, fallback string) string {
 }
 
 // renderACS writes the page with a strict CSP: nothing external, no script,
-// the one inline style by nonce, forms only to this page and, because
-// browsers apply form-action to the redirect that follows, to the origin of
-// the return URL.
-func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, d acsData, returnURL string) {
+// the one inline style by nonce. It sets no form-action: browsers apply it to
+// every redirect that follows the form post, and the chain ends wherever the
+// merchant's return URL points, which a gateway cannot know.
+func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, d acsData) {
 	d.Nonce = pay.RandomHex(16)
 	var buf bytes.Buffer
 	if err := s.acs.Execute(&buf, d); err != nil {
@@ -161,13 +161,8 @@ func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	formAction := "'self'"
-	if u, err := url.Parse(returnURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
-		formAction += " " + u.Scheme + "://" + u.Host
-	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; form-action "+formAction+
-		"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
