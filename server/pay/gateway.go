@@ -3,6 +3,7 @@ package pay
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -241,6 +242,22 @@ func (r *RoutingConfig) Validate(gateways []string) error {
 				p.Add(field+".when.currency", "unknown currency "+strconv.Quote(c))
 			}
 		}
+		// Conditions that cannot hold together make a rule that never
+		// matches: a method of another type than the rule's, BINs on a rule
+		// for no card.
+		types := rule.When.PaymentMethodType
+		for _, m := range rule.When.PaymentMethod {
+			t := methodTypeOf(m)
+			switch {
+			case t == "":
+				p.Add(field+".when.payment_method", "unknown payment method "+strconv.Quote(m))
+			case len(types) > 0 && !slices.Contains(types, t):
+				p.Add(field+".when.payment_method", strconv.Quote(m)+" is a "+t+" method, not of the rule's payment_method_type, so the rule can never match")
+			}
+		}
+		if len(rule.When.BINRanges) > 0 && len(types) > 0 && !slices.Contains(types, MethodCard) {
+			p.Add(field+".when.bin_ranges", "only cards have BINs and the rule's payment_method_type has no CARD, so the rule can never match")
+		}
 		for _, b := range rule.When.BINRanges {
 			m := binRangePattern.FindStringSubmatch(b)
 			if m == nil || len(m[1]) != len(m[2]) || m[1] > m[2] {
@@ -307,4 +324,20 @@ func ruleAmount(s string) int64 {
 	w, _ := strconv.ParseInt(whole, 10, 64)
 	f, _ := strconv.ParseInt((frac + "000")[:3], 10, 64)
 	return w*1000 + f
+}
+
+// methodTypeOf returns the payment method type of a payment method code as
+// rules write it (any case; Juspay's MASTER for MASTERCARD), "" when the
+// catalog has no such method.
+func methodTypeOf(code string) string {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if code == "MASTER" {
+		code = "MASTERCARD"
+	}
+	for _, pm := range Catalog {
+		if pm.Code == code {
+			return pm.Type
+		}
+	}
+	return ""
 }
