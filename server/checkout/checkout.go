@@ -79,7 +79,7 @@ type Server struct {
 // pageTemplates are the templates the package renders; New refuses to start
 // when one is missing.
 var pageTemplates = []string{
-	"checkout.html", "pay_paid.html", "pay_wait.html", "pay_demo_result.html", "error.html",
+	"checkout.html", "pay_paid.html", "pay_wait.html", "pay_result.html", "pay_demo_result.html", "error.html",
 }
 
 // New parses the templates and fingerprints the static assets. It fails if a
@@ -149,6 +149,8 @@ func (s *Server) checkTemplates() error {
 		"pay_paid.html": paidPage{page: p, MerchantName: "m", Amount: "₹1.00", OrderID: "o", ReturnURL: "https://example.com/"},
 		"pay_wait.html": waitPage{page: p, Token: "t", MerchantName: "m", Amount: "₹1.00", OrderID: "o", TxnID: "x",
 			Status: "AUTHORIZING", FinishURL: "/pay/o/finish/x", MerchantOrigin: "https://example.com"},
+		"pay_result.html": resultPage{page: p, MerchantName: "m", Amount: "₹1.00", OrderID: "o", TxnID: "x",
+			Status: "CHARGED", Charged: true, ReturnURL: "https://example.com/r", MerchantOrigin: "https://example.com"},
 		"pay_demo_result.html": demoResultPage{page: p, MerchantName: "m", OrderID: "o", Status: "CHARGED",
 			StatusID: "21", Signed: true, Params: []demoParam{{"order_id", "o"}}},
 		"error.html": errorPage{page: p, Message: "m"},

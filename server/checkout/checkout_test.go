@@ -384,10 +384,8 @@ func Test3DSReturn(t *testing.T) {
 	back := r.location()
 
 	r = h.get(back)
-	if r.Code != http.StatusSeeOther {
-		t.Fatalf("return: %d %s", r.Code, r.Body)
-	}
-	to := mustParse(t, r.location())
+	first := resultPage(t, r, "CHARGED")
+	to := mustParse(t, first)
 	q := to.Query()
 	if to.Host != "www.shop.example" || to.Path != "/thanks" || q.Get("status") != "CHARGED" ||
 		q.Get("status_id") != "21" || q.Get("order_id") != "ord_3ds" || q.Get("cart") != "a b" {
@@ -396,19 +394,21 @@ func Test3DSReturn(t *testing.T) {
 	if !verifySignature(s.responseKey, q) {
 		t.Errorf("return redirect signature does not verify: %s", to)
 	}
-	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("redirect Cache-Control %q", cc)
+	// The page tells whoever opened or framed the checkout (the merchant's
+	// origin, from the return URL) before it goes on.
+	if v, _ := attr(byID(parseHTML(t, r.Body), "sy-checkout"), "data-merchant-origin"); v != "https://www.shop.example" {
+		t.Errorf("result page data-merchant-origin %q", v)
 	}
+	checkSecurityHeaders(t, r, "'self'", "https://shop.example", "*.shop.example:*")
 
 	// Replays, by GET and by POST, change nothing and lead to the same place.
-	first := r.location()
 	for i := 0; i < 2; i++ {
-		if r = h.get(back); r.Code != http.StatusSeeOther || r.location() != first {
-			t.Errorf("replayed GET return: %d → %q", r.Code, r.location())
+		if again := resultPage(t, h.get(back), "CHARGED"); again != first {
+			t.Errorf("replayed GET return goes on to %q, want %q", again, first)
 		}
 	}
-	if r = h.postForm(returnPath, url.Values{"payment_id": {"forged"}, "status": {"failed"}}); r.Code != http.StatusSeeOther || r.location() != first {
-		t.Errorf("replayed POST return: %d → %q", r.Code, r.location())
+	if again := resultPage(t, h.postForm(returnPath, url.Values{"payment_id": {"forged"}, "status": {"failed"}}), "CHARGED"); again != first {
+		t.Errorf("replayed POST return goes on to %q, want %q", again, first)
 	}
 	txns, err := h.svc.OrderTxns(context.Background(), o)
 	if err != nil {
@@ -439,10 +439,9 @@ func Test3DSFailedReturn(t *testing.T) {
 	o := h.order(s.m, pay.OrderInput{OrderID: "ord_fail"})
 	out := h.startTxn(s.m, o, card("4000000000003220"))
 	r := h.postForm(out.Next.URL, url.Values{"decision": {"fail"}})
-	r = h.get(r.location())
-	to := mustParse(t, r.location())
-	if r.Code != http.StatusSeeOther || to.Host != "shop.example" || to.Query().Get("status") != "AUTHENTICATION_FAILED" {
-		t.Errorf("failed return: %d → %s", r.Code, to)
+	to := mustParse(t, resultPage(t, h.get(r.location()), "AUTHENTICATION_FAILED"))
+	if to.Host != "shop.example" || to.Query().Get("status") != "AUTHENTICATION_FAILED" {
+		t.Errorf("failed return goes on to %s", to)
 	}
 
 	bare := h.merchant("bare", "")

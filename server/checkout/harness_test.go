@@ -192,6 +192,26 @@ type response struct {
 
 func (r response) location() string { return r.Header.Get("Location") }
 
+// resultPage checks r is the result page a gateway's return lands on, for
+// an order in status, and returns the return URL it goes on to.
+func resultPage(t *testing.T, r response, status string) string {
+	t.Helper()
+	if r.Code != http.StatusOK {
+		t.Fatalf("return: %d %s, want 200 and the result page", r.Code, r.Body)
+	}
+	root := byID(parseHTML(t, r.Body), "sy-checkout")
+	if root == nil {
+		t.Fatalf("return: no #sy-checkout in %s", r.Body)
+	}
+	mode, _ := attr(root, "data-mode")
+	got, _ := attr(root, "data-status")
+	to, _ := attr(root, "data-return-url")
+	if mode != "result" || got != status || to == "" {
+		t.Fatalf("result page: mode %q status %q return URL %q, want result, %s and a URL", mode, got, to, status)
+	}
+	return to
+}
+
 func (h *harness) do(method, path string, body io.Reader, header http.Header) response {
 	h.t.Helper()
 	u := path

@@ -78,6 +78,20 @@ type waitPage struct {
 	MerchantOrigin string
 }
 
+// resultPage is the data of pay_result.html.
+type resultPage struct {
+	page
+	MerchantName   string
+	Amount         string
+	Description    string
+	OrderID        string
+	TxnID          string
+	Status         string
+	Charged        bool
+	ReturnURL      string
+	MerchantOrigin string
+}
+
 // orderAndMerchant loads the order a payment link names and its merchant.
 func (s *Server) orderAndMerchant(ctx context.Context, id string) (*pay.Order, *pay.Merchant, error) {
 	if !orderIDPattern.MatchString(id) {
@@ -205,10 +219,24 @@ func (s *Server) handleReturn(c echo.Context) error {
 	if err != nil {
 		return s.renderFailure(c, err, nil)
 	}
-	if out.Txn.Status.Pending() && !paid(out.Order.Status) {
-		return s.redirect(c, "/pay/"+out.Order.ID)
+	o := out.Order
+	if out.Txn.Status.Pending() && !paid(o.Status) {
+		return s.redirect(c, "/pay/"+o.ID)
 	}
-	return s.redirectFinal(c, m, out.Order)
+	to := s.svc.ReturnURL(m, o)
+	if to == "" {
+		return s.redirect(c, "/pay/"+o.ID)
+	}
+	// Not a redirect: this window left the payment page for the gateway's,
+	// so a merchant page that opened or framed it, or an app's webview,
+	// has not heard the result. The page tells them, then goes on to the
+	// return URL by itself.
+	p := resultPage{
+		page: s.newPage(c, "Payment result"), MerchantName: m.Name, Amount: displayAmount(o.Amount),
+		Description: o.Description, OrderID: o.OrderID, TxnID: out.Txn.TxnID, Status: string(o.Status),
+		Charged: paid(o.Status), ReturnURL: to, MerchantOrigin: merchantOrigin(m, o),
+	}
+	return s.render(c, http.StatusOK, "pay_result.html", p.Nonce, frameAncestors(m), p)
 }
 
 // handleFinish is the page a server-to-server txn's client follows after a

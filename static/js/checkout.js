@@ -1,6 +1,7 @@
 /*
- * Switchyard hosted checkout: the script of /pay/{id} (data-mode="pay") and of
- * the waiting page /pay/{id}/finish/{txn_id} (data-mode="wait").
+ * Switchyard hosted checkout: the script of /pay/{id} (data-mode="pay"), of
+ * the waiting page /pay/{id}/finish/{txn_id} (data-mode="wait") and of the
+ * result page a gateway's return lands on (data-mode="result").
  *
  * Plain ES2017, no dependencies, no build step. It talks to the SDK API
  * (/sdk/v1) with the client auth token the server put on #sy-checkout, and
@@ -44,6 +45,7 @@
   var POLL_MS = 3000;
   var SLOW_POLL_MS = 10000;
   var MAX_RECONNECTS = 8;
+  var RESULT_DELAY_MS = 800;
 
   var state = {
     mode: root.getAttribute('data-mode') || 'pay',
@@ -53,6 +55,7 @@
     finishUrl: root.getAttribute('data-finish-url') || '',
     merchantOrigin: root.getAttribute('data-merchant-origin') || '',
     initialStatus: root.getAttribute('data-status') || '',
+    returnUrl: root.getAttribute('data-return-url') || '',
     busy: false,
     finished: false,
     waiting: null,
@@ -821,6 +824,18 @@
       location.reload();
     }
   });
+
+  // Back from a 3-D Secure, bank or wallet page: this window left the
+  // payment page, so the merchant's page that opened or framed it has heard
+  // nothing yet. Tell it and any app bridge, then go on to the merchant's
+  // return URL; the delay lets the message go out before the page unloads.
+  if (state.mode === 'result') {
+    processResult(state.initialStatus, state.txnId, state.returnUrl);
+    setTimeout(function () {
+      location.replace(state.returnUrl);
+    }, RESULT_DELAY_MS);
+    return;
+  }
 
   if (state.mode === 'wait') {
     startWaiting({ txnId: state.txnId, announce: 'Waiting for your payment to be confirmed.' });

@@ -152,7 +152,9 @@ func catalogName(methodType, code, fallback string) string {
 // renderACS writes the page with a strict CSP: nothing external, no script,
 // the one inline style by nonce. It sets no form-action: browsers apply it to
 // every redirect that follows the form post, and the chain ends wherever the
-// merchant's return URL points, which a gateway cannot know.
+// merchant's return URL points, which a gateway cannot know. Any page may
+// frame it, as issuers' challenge pages allow: the hosted checkout runs in
+// merchants' iframes, and the challenge happens inside that frame.
 func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, d acsData) {
 	d.Nonce = pay.RandomHex(16)
 	var buf bytes.Buffer
@@ -162,12 +164,11 @@ func (s *Service) renderACS(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; base-uri 'none'; frame-ancestors *")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
