@@ -1,7 +1,7 @@
 # Switchyard's everyday commands. `make test` is the one CI runs.
 GO ?= go
 
-.PHONY: run test e2e bench lint build
+.PHONY: run test e2e bench lint build load
 
 # The whole demo: embedded database, sandbox mode, prints an API key and a checkout link.
 run:
@@ -33,3 +33,14 @@ lint:
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/switchyard ./server/cmd/switchyard
+
+# Load test: concurrent shoppers pay orders (POST /orders, POST /txns with the
+# frictionless sandbox card, GET /orders/{id}) against the app booted in this
+# process on a fresh database of the local MariaDB/MySQL (created and dropped);
+# prints payments/s, latency percentiles, the orchestrator's own time per
+# request (Server-Timing self) and a final consistency check. Options:
+# go run ./e2e/load -h; e.g. make load LOAD_FLAGS='-c 64 -d 30s -cpuprofile cpu.pprof'
+LOAD_DSN ?= root@tcp(127.0.0.1:3306)/
+LOAD_FLAGS ?=
+load:
+	$(GO) run ./e2e/load -dsn '$(LOAD_DSN)' $(LOAD_FLAGS)
