@@ -46,6 +46,11 @@ func Open(ctx context.Context, dsn string, sealer *pay.Sealer) (*DB, error) {
 	cfg.Loc = time.UTC
 	// go-sql-driver connects as utf8mb4 by default; setting "charset" as a
 	// parameter would be sent as an (unknown) system variable.
+	// The driver escapes arguments into the statement itself (safe with
+	// utf8mb4, the only charset we connect with) instead of preparing,
+	// executing and closing a server-side statement for each query: one
+	// round trip instead of three, which halves a payment's round trips.
+	cfg.InterpolateParams = true
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store.Open: %w", err)

@@ -96,7 +96,7 @@ func NewConnector(cfg ConnectorConfig, account *pay.GatewayAccount) (*Connector,
 	}
 	client := cfg.Client
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		client = newClient()
 	}
 	return &Connector{
 		base: strings.TrimRight(cfg.BaseURL, "/"), client: client, processor: processor,
@@ -107,9 +107,25 @@ func NewConnector(cfg ConnectorConfig, account *pay.GatewayAccount) (*Connector,
 // Factory returns a connector.Factory building sandbox connectors with cfg,
 // for connector.Registry{"sandbox": sandbox.Factory(cfg)}.
 func Factory(cfg ConnectorConfig) connector.Factory {
+	if cfg.Client == nil {
+		// One connection pool for every account's connector, which lives
+		// only as long as a txn.
+		cfg.Client = newClient()
+	}
 	return func(account *pay.GatewayAccount) (connector.Connector, error) {
 		return NewConnector(cfg, account)
 	}
+}
+
+// newClient returns the client for calls to the gateway: a 30 s timeout and
+// a transport that keeps enough idle connections to reuse them under load
+// (the default transport keeps two per host, so concurrent txns would each
+// open, and leave in TIME_WAIT, a connection of their own).
+func newClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Timeout: 30 * time.Second, Transport: t}
 }
 
 // notifySecret is the secret the sandbox signs txnID's notifications with:
