@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMerchantAuth: HTTP Basic with the API key as user name, and
@@ -105,6 +106,27 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	}
 	if revoked != 1 {
 		t.Errorf("%d keys listed as revoked, want 1: %s", revoked, list.Body)
+	}
+}
+
+// TestAPIKeyRevokedElsewhere: a key revoked by another replica (here,
+// straight in the database) stops working here too, within the 2 s this
+// replica may remember it.
+func TestAPIKeyRevokedElsewhere(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	key := ts.createMerchant(t, "m1", nil).APIKey
+	ts.createOrder(t, key, "order_id=o1&amount=1")
+	ts.send(t, getReq(key, "/orders/o1")).wantStatus(t, http.StatusOK)
+	if err := ts.DB.RevokeAPIKey(t.Context(), "m1", apiKeyID(t, ts, "m1", key)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for ts.send(t, getReq(key, "/orders/o1")).Code != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatal("a key revoked in the database still authenticates after 3 s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -33,6 +33,7 @@ type Service struct {
 	router   *routing.Router
 	// renderOrder renders an order as the merchant API does, for webhooks.
 	renderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
+	keys        keyCache
 }
 
 // Config is what New needs.
