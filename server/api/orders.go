@@ -47,13 +47,17 @@ func (s *Server) handleCreateOrder(c echo.Context) error {
 		return err
 	}
 	m := merchant(c)
-	o, _, err := s.svc.CreateOrder(c.Request().Context(), m, orderInput(p, ""))
+	o, created, err := s.svc.CreateOrder(c.Request().Context(), m, orderInput(p, ""))
 	if err != nil {
 		return err
 	}
-	txns, err := s.svc.OrderTxns(c.Request().Context(), o)
-	if err != nil {
-		return err
+	// An order created just now has no txns; an existing one (the same
+	// order_id and amount sent again) may.
+	var txns []*pay.Txn
+	if !created {
+		if txns, err = s.svc.OrderTxns(c.Request().Context(), o); err != nil {
+			return err
+		}
 	}
 	body := newOrderJSON(o, s.svc.Links(o), txns)
 	if wantToken {
