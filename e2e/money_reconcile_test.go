@@ -158,6 +158,38 @@ func TestMoneyReconcileInFlight(t *testing.T) {
 	}
 }
 
+// TestMoneyReconcileStartedAwaitingShopper: a crash after a 3-D Secure
+// authorization reached the gateway, before its answer was recorded, leaves
+// the txn STARTED while the gateway awaits the shopper. The sync records
+// PENDING_VBV, so the order is payable again: the shopper's next attempt
+// supersedes the one whose page they never saw, instead of being refused
+// as "still in progress" until the order expires.
+func TestMoneyReconcileStartedAwaitingShopper(t *testing.T) {
+	s := bootMoney(t)
+	sh := newMoneyShop(t, s, "money_rec3ds")
+	m := sh.merchant(t)
+	uuid := sh.newOrder(t, "rec_3ds_lost", "25.00")
+	lost := moneyInsertStarted(t, s, m, uuid, "rec_3ds_lost", 2500)
+	moneyAuthorizeAtSandbox(t, sh, lost.TxnID, 2500, moneyCard3DS)
+
+	s.clock.advance(2 * time.Minute)
+	if rep := s.reconcile(t); rep.Synced != 1 || rep.Expired != 0 {
+		t.Errorf("reconcile after 2 minutes: %+v, want the txn synced, not expired", rep)
+	}
+	moneyWantStatus(t, s, uuid, lost.TxnID, pay.StatusPendingVBV)
+	if o := sh.order(t, "rec_3ds_lost"); o.Status != "PENDING_VBV" {
+		t.Errorf("order after the sync: %s, want PENDING_VBV", o.Status)
+	}
+
+	sh.pay(t, "rec_3ds_lost", moneyCardOK, "CHARGED")
+	if x := moneyWantStatus(t, s, uuid, lost.TxnID, pay.StatusAuthenticationFailed); x.ErrorCode != "SUPERSEDED" {
+		t.Errorf("the txn the shopper never saw: error_code %q, want SUPERSEDED", x.ErrorCode)
+	}
+	if c := sh.counters(t); c.Charged != 1 || c.AmountCharged != 2500 {
+		t.Errorf("sandbox counters %+v, want one charge of 2500", c)
+	}
+}
+
 // TestMoneyReconcileLateSuccess: a txn declined and then charged after all
 // (the sandbox's late_success_after_ms). Within the merchant's conflict
 // threshold it is the order's charge; past it (threshold 0 here) it is a

@@ -41,8 +41,8 @@ func TestStatusFor(t *testing.T) {
 	}{
 		{connector.Charged, pay.StatusCharged, always,
 			"money taken is recorded whatever told it"},
-		{connector.RequiresAction, pay.StatusPendingVBV, only(phaseAuthorize),
-			"only an authorization sends the shopper to a page; a later 'still waiting' changes nothing"},
+		{connector.RequiresAction, pay.StatusPendingVBV, map[phase]bool{phaseAuthorize: true, phaseSync: true},
+			"an authorization sends the shopper to a page, and a sync finds a STARTED txn (its answer lost in a crash) there; a return or notification saying 'still waiting' changes nothing"},
 		{connector.Pending, pay.StatusAuthorizing, always,
 			"the gateway is processing: in flight"},
 		{connector.DeclinedHard, pay.StatusAuthorizationFailed, always,

@@ -237,7 +237,12 @@ func statusFor(res connector.Result, ph phase) (pay.Status, bool) {
 	case connector.Charged:
 		return pay.StatusCharged, true
 	case connector.RequiresAction:
-		return pay.StatusPendingVBV, ph == phaseAuthorize
+		// A sync tells it too when the authorization's answer was never
+		// recorded (the process died during the call): the txn, still
+		// STARTED, would otherwise block the order's next attempt until
+		// it expires. Only STARTED may move there; for a txn already on
+		// the page or past it, "still waiting" changes nothing.
+		return pay.StatusPendingVBV, ph == phaseAuthorize || ph == phaseSync
 	case connector.Pending:
 		return pay.StatusAuthorizing, true
 	case connector.DeclinedHard, connector.DeclinedSoft:
