@@ -11,11 +11,12 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// db runs the sandbox's statements. Each is a single statement in autocommit
-// mode: the sandbox never holds a transaction, and every change is a
-// compare-and-set UPDATE or an INSERT guarded by a unique key, which MySQL and
-// MariaDB execute atomically (an UPDATE locks the row it changes and
-// re-checks its WHERE on the latest version).
+// db runs the sandbox's statements. Most are single statements in autocommit
+// mode, every change a compare-and-set UPDATE or an INSERT guarded by a
+// unique key, which MySQL and MariaDB execute atomically (an UPDATE locks the
+// row it changes and re-checks its WHERE on the latest version). A change
+// that spans rows which must agree after a crash (a refund and the amount it
+// reserves on its payment) is one short transaction (tx).
 //
 // The embedded engine (go-mysql-server's memory engine) does not support
 // concurrency at all: each statement works on a session copy of every table
@@ -62,6 +63,20 @@ func (d *db) execCAS(ctx context.Context, query string, args ...any) (bool, erro
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// tx runs fn in one transaction, committed if fn returns nil.
+func (d *db) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	defer d.lock()()
+	tx, err := d.x.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 func (d *db) get(ctx context.Context, dest any, query string, args ...any) error {

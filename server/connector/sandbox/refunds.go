@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"switchyard/server/pay"
 )
 
@@ -41,8 +43,11 @@ func (s *Service) refundByID(ctx context.Context, processor, refundID string) (r
 // instead of refunding twice. The amount is then reserved on the payment row
 // by one compare-and-set UPDATE (amount_refunded + amount <= amount), which
 // row-locks the payment on MySQL, so concurrent refunds can never add up to
-// more than was charged. The refund row is then finalised. Should the
-// process die in between, the refund stays "processing".
+// more than was charged. The refund row is then finalised. The three
+// statements are one transaction: a process that dies in between leaves no
+// refund at all (a status query then answers "not found", and the client
+// may send it again), never one "processing" forever nor a reservation
+// without its refund.
 func (s *Service) createRefund(w http.ResponseWriter, r *http.Request) {
 	proc, ok := s.gate(w, r)
 	if !ok {
@@ -101,10 +106,41 @@ func (s *Service) createRefund(w http.ResponseWriter, r *http.Request) {
 	ref := refundRow{ID: "rfd_" + pay.RandomHex(12), Processor: proc.Name, RefundID: req.RefundID,
 		PaymentID: p.ID, TxnID: p.TxnID, Amount: req.Amount, Currency: p.Currency,
 		Status: refundProcessing, Message: "Refund processing"}
-	_, err = s.db.exec(ctx, `INSERT INTO sandbox_refunds (`+refundColumns+`, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ref.ID, ref.Processor, ref.RefundID, ref.PaymentID, ref.TxnID, ref.Amount, ref.Currency,
-		ref.Status, ref.DeclineCode, ref.Message, now, now)
+	err = s.db.tx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sandbox_refunds (`+refundColumns+`, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ref.ID, ref.Processor, ref.RefundID, ref.PaymentID, ref.TxnID, ref.Amount, ref.Currency,
+			ref.Status, ref.DeclineCode, ref.Message, now, now)
+		if err != nil {
+			return err
+		}
+		reserved := false
+		if p.Status == statusSucceeded {
+			res, err := tx.ExecContext(ctx, `UPDATE sandbox_payments SET amount_refunded = amount_refunded + ?, updated_at = ?
+				WHERE id = ? AND status = ? AND amount_refunded + ? <= amount`,
+				ref.Amount, now, p.ID, statusSucceeded, ref.Amount)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			reserved = n > 0
+		}
+		switch {
+		case reserved:
+			ref.Status, ref.Message = refundSucceeded, "Refund succeeded"
+		case p.Status != statusSucceeded:
+			ref.Status, ref.DeclineCode, ref.Message = refundFailed, codePaymentNotCharged, "The payment was not charged"
+		default:
+			ref.Status, ref.DeclineCode, ref.Message = refundFailed, codeAmountExceedsRefundable,
+				"The refund exceeds what is left to refund of the payment"
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sandbox_refunds SET status = ?, decline_code = ?, message = ?, updated_at = ?
+			WHERE id = ? AND status = ?`, ref.Status, ref.DeclineCode, ref.Message, s.utcNow(), ref.ID, refundProcessing)
+		return err
+	})
 	if isDuplicate(err) {
 		// A concurrent request with the same refund_id won.
 		existing, err := s.refundByID(ctx, proc.Name, req.RefundID)
@@ -115,32 +151,6 @@ func (s *Service) createRefund(w http.ResponseWriter, r *http.Request) {
 		s.replayRefund(w, r, proc, &existing, &req)
 		return
 	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-
-	reserved := false
-	if p.Status == statusSucceeded {
-		reserved, err = s.db.execCAS(ctx, `UPDATE sandbox_payments SET amount_refunded = amount_refunded + ?, updated_at = ?
-			WHERE id = ? AND status = ? AND amount_refunded + ? <= amount`,
-			ref.Amount, now, p.ID, statusSucceeded, ref.Amount)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-	}
-	switch {
-	case reserved:
-		ref.Status, ref.Message = refundSucceeded, "Refund succeeded"
-	case p.Status != statusSucceeded:
-		ref.Status, ref.DeclineCode, ref.Message = refundFailed, codePaymentNotCharged, "The payment was not charged"
-	default:
-		ref.Status, ref.DeclineCode, ref.Message = refundFailed, codeAmountExceedsRefundable,
-			"The refund exceeds what is left to refund of the payment"
-	}
-	_, err = s.db.exec(ctx, `UPDATE sandbox_refunds SET status = ?, decline_code = ?, message = ?, updated_at = ?
-		WHERE id = ? AND status = ?`, ref.Status, ref.DeclineCode, ref.Message, s.utcNow(), ref.ID, refundProcessing)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
