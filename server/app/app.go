@@ -149,7 +149,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(a.DB.SQL(), "switchyard"))
 	a.relay, err = webhook.New(webhook.Config{
-		DB: a.DB, Log: log.With("component", "webhook"), Schedule: cfg.WebhookSchedule, Metrics: reg,
+		DB: a.DB, Log: log.With("component", "webhook"), Schedule: cfg.WebhookSchedule, Lease: cfg.WebhookLease,
+		Metrics: reg,
 	})
 	if err != nil {
 		return nil, err

@@ -41,6 +41,10 @@ type Config struct {
 	// (SWITCHYARD_WEBHOOK_RETRY_SCHEDULE, e.g. "1s,2s,4s"); nil means
 	// webhook.DefaultSchedule: 60s,5m*2,10m*5,1h*5,6h*3.
 	WebhookSchedule []time.Duration
+	// WebhookLease is how long a relay's claim hides an event from other
+	// relays (SWITCHYARD_WEBHOOK_LEASE); zero means webhook.DefaultLease.
+	// After a crash, the events the dead process held wait this long.
+	WebhookLease time.Duration
 }
 
 // ConfigFromEnv reads the SWITCHYARD_* variables through getenv and applies
@@ -78,6 +82,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s: %w", webhook.EnvSchedule, err)
 		}
 		c.WebhookSchedule = s
+	}
+	if v := getenv("SWITCHYARD_WEBHOOK_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SWITCHYARD_WEBHOOK_LEASE: want a positive duration such as 2m, got %q", v)
+		}
+		c.WebhookLease = d
 	}
 	c.SandboxSeed = 1
 	if v := getenv("SWITCHYARD_SANDBOX_SEED"); v != "" {
