@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/jmoiron/sqlx"
 
 	"switchyard/server/pay"
 )
@@ -80,7 +83,7 @@ func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
 		if decision == "approve" {
 			o = p.afterAction()
 		}
-		changed, err := s.transition(ctx, p.ID, statusRequiresAction, o)
+		changed, err := s.decideAction(ctx, &p, o)
 		if err != nil {
 			s.internalError(w, r, err)
 			return
@@ -88,13 +91,6 @@ func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
 		if changed {
 			s.log.Info("sandbox: shopper decided", "processor", p.Processor, "txn_id", p.TxnID,
 				"payment_id", p.ID, "decision", decision, "status", o.status)
-			// Like a real gateway, also tell the webhook: the shopper may
-			// never make it back to the return URL.
-			if p.WebhookURL != "" {
-				if err := s.schedule(ctx, notificationRow{PaymentID: p.ID, DueAt: s.utcNow()}); err != nil {
-					s.log.Error("sandbox: scheduling notification", "payment_id", p.ID, "err", err)
-				}
-			}
 		}
 		if p, err = s.paymentByID(ctx, p.ID); err != nil {
 			s.internalError(w, r, err)
@@ -106,6 +102,23 @@ func (s *Service) acsDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, withPaymentID(p.ReturnURL, p.ID), http.StatusSeeOther)
+}
+
+// decideAction moves payment p, awaiting the shopper, to outcome o and,
+// like a real gateway, schedules the notification to its webhook (the
+// shopper may never make it back to the return URL), in one transaction:
+// a process dying in between must not leave a decided payment that nobody
+// will ever be told about. It reports whether this call made the decision.
+func (s *Service) decideAction(ctx context.Context, p *paymentRow, o outcome) (bool, error) {
+	changed := false
+	err := s.db.tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if changed, err = s.transitionIn(ctx, tx, p.ID, statusRequiresAction, o); err != nil || !changed || p.WebhookURL == "" {
+			return err
+		}
+		return s.scheduleIn(ctx, tx, notificationRow{PaymentID: p.ID, DueAt: s.utcNow()})
+	})
+	return changed, err
 }
 
 func acsFor(p *paymentRow) acsData {

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Notification states.
@@ -57,8 +59,14 @@ type notificationRow struct {
 
 // schedule stores a notification due at n.DueAt.
 func (s *Service) schedule(ctx context.Context, n notificationRow) error {
+	defer s.db.lock()()
+	return s.scheduleIn(ctx, s.db.x, n)
+}
+
+// scheduleIn is schedule within a transaction the caller holds (ex).
+func (s *Service) scheduleIn(ctx context.Context, ex sqlx.ExecerContext, n notificationRow) error {
 	now := s.utcNow()
-	_, err := s.db.exec(ctx, `INSERT INTO sandbox_notifications
+	_, err := ex.ExecContext(ctx, `INSERT INTO sandbox_notifications
 		(payment_id, from_status, to_status, decline_code, message, state, due_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		n.PaymentID, n.FromStatus, n.ToStatus, n.DeclineCode, n.Message, noteDue, n.DueAt.UTC(), now, now)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"switchyard/server/pay"
 )
 
@@ -140,8 +142,19 @@ func (s *Service) insertPayment(ctx context.Context, p *paymentRow, now time.Tim
 // compare-and-set, so of two competing decisions only the first counts and
 // nothing moves a payment backwards.
 func (s *Service) transition(ctx context.Context, id, from string, o outcome) (bool, error) {
-	return s.db.execCAS(ctx, `UPDATE sandbox_payments SET status = ?, decline_code = ?, message = ?, retryable = ?, updated_at = ?
+	defer s.db.lock()()
+	return s.transitionIn(ctx, s.db.x, id, from, o)
+}
+
+// transitionIn is transition within a transaction the caller holds (ex).
+func (s *Service) transitionIn(ctx context.Context, ex sqlx.ExecerContext, id, from string, o outcome) (bool, error) {
+	res, err := ex.ExecContext(ctx, `UPDATE sandbox_payments SET status = ?, decline_code = ?, message = ?, retryable = ?, updated_at = ?
 		WHERE id = ? AND status = ?`, o.status, o.code, o.message, o.retryable, s.utcNow(), id, from)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // gate admits a payment-API request: it names a valid processor (created on
