@@ -190,6 +190,52 @@ func TestMoneyReconcileStartedAwaitingShopper(t *testing.T) {
 	}
 }
 
+// TestMoneyReconcileLeftTxnCharged: a 3-D Secure txn superseded by a new
+// attempt, whose page the shopper approves after all in the tab left open,
+// and then closes: the gateway charged it, its notification is lost (made
+// unverifiable here by rotating the account's webhook secret), and the
+// shopper never reaches the return URL. The reconciler still asks the
+// gateway about the txn Switchyard failed on its own, finds the charge and
+// refunds it.
+func TestMoneyReconcileLeftTxnCharged(t *testing.T) {
+	s := bootMoney(t)
+	sh := newMoneyShop(t, s, "money_left")
+	uuid := sh.newOrder(t, "left_1", "100.00")
+	a := sh.pay(t, "left_1", moneyCard3DS, "PENDING_VBV")
+	sh.pay(t, "left_1", moneyCardOK, "CHARGED")
+	s.do(t, http.MethodPut, "/admin/v1/merchants/"+sh.id+"/gateways/sandbox_a", bearer(adminToken), "application/json",
+		`{"connector": "sandbox", "credentials": {"processor": "`+sh.processor+`", "webhook_secret": "rotated-secret"},
+		  "payment_methods": ["CARD", "UPI", "NB", "WALLET"], "currencies": ["INR"]}`).want(t, http.StatusOK)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.PostForm(a.Payment.Authentication.URL, url.Values{"decision": {"approve"}})
+	if err != nil {
+		t.Fatalf("approving on the ACS page: %v", err)
+	}
+	res.Body.Close()
+	if c := sh.counters(t); c.Charged != 2 {
+		t.Fatalf("sandbox counters %+v, want the order charged twice", c)
+	}
+	time.Sleep(2 * time.Second) // the sandbox's notification is tried, and refused
+	moneyWantStatus(t, s, uuid, a.TxnID, pay.StatusAuthenticationFailed)
+
+	if rep := s.reconcile(t); rep.LeftSynced != 0 {
+		t.Errorf("reconcile right away: %+v, want the superseded txn not asked about yet", rep)
+	}
+	s.clock.advance(90 * time.Second)
+	if rep := s.reconcile(t); rep.LeftSynced != 1 || rep.AutoRefunds != 1 {
+		t.Errorf("reconcile 90 s later: %+v, want the superseded txn asked about and its charge refunded", rep)
+	}
+	if x := moneyWantStatus(t, s, uuid, a.TxnID, pay.StatusAutoRefunded); x.Details.ConflictReason != "MULTIPLE_CHARGED" {
+		t.Errorf("the second charge: conflict reason %q, want MULTIPLE_CHARGED", x.Details.ConflictReason)
+	}
+	if c := sh.counters(t); c.AmountRefunded != 10000 {
+		t.Errorf("sandbox counters %+v: the second charge was not refunded", c)
+	}
+	if o := sh.order(t, "left_1"); o.Status != "CHARGED" {
+		t.Errorf("order left_1 is %s, want CHARGED by its kept charge", o.Status)
+	}
+}
+
 // TestMoneyReconcileLateSuccess: a txn declined and then charged after all
 // (the sandbox's late_success_after_ms). Within the merchant's conflict
 // threshold it is the order's charge; past it (threshold 0 here) it is a

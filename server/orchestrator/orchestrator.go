@@ -34,6 +34,8 @@ type Service struct {
 	// renderOrder renders an order as the merchant API does, for webhooks.
 	renderOrder func(o *pay.Order, links PaymentLinks, txns []*pay.Txn) ([]byte, error)
 	keys        keyCache
+	// leftPass is when this process last asked gateways about left txns.
+	leftPass leftPass
 }
 
 // Config is what New needs.

@@ -24,17 +24,26 @@ const (
 	// refundSyncAfter is how long a refund stays PENDING before its gateway
 	// is asked again.
 	refundSyncAfter = time.Minute
-	reconcileBatch  = 200
+	// leftSyncWindow is how long after Switchyard failed a txn on its own
+	// (superseded by a new attempt, expired with its order) the reconciler
+	// still asks its gateway about it: the shopper may finish a page left
+	// open, a payer approve a collect request late, and the gateway's
+	// notification of that charge may be lost. It is syncAfter × 2^6.
+	leftSyncWindow = 64 * syncAfter
+	reconcileBatch = 200
 )
 
 // ReconcileReport counts what one reconciliation pass did.
 type ReconcileReport struct {
 	Synced, Expired, AutoRefunds, RefundsSynced, ManualReview int
+	// LeftSynced counts superseded or expired txns asked about again.
+	LeftSynced int
 }
 
 // Reconcile runs one pass of the reconciliation that keeps every status
 // true: it syncs txns left in flight with their gateways (a crash or a
-// timeout leaves them so), fails the ones whose order expired, refunds
+// timeout leaves them so), fails the ones whose order expired, asks again
+// about txns it failed on its own (superseded, expired) for an hour, refunds
 // conflicted charges (a second charge of an order, or a late success), and
 // settles pending refunds, sending those pending beyond 10 days to manual
 // review. Every step is idempotent, so passes may overlap across replicas.
@@ -60,6 +69,24 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			}
 			rep.Expired++
 		}
+	}
+
+	// Txns failed by Switchyard alone may still be charged at the gateway.
+	// Each is asked again as its age crosses syncAfter, twice that, four
+	// times, … up to the window: a few calls per txn, not one per pass. A
+	// charge found is recorded as a conflicted one, refunded below.
+	prev := s.leftPass.last()
+	left, err := s.db.LeftTxns(ctx, leftRanges(prev, now), reconcileBatch)
+	if err != nil {
+		return rep, err
+	}
+	s.leftPass.done(now)
+	for _, t := range left {
+		if _, err := s.SyncTxn(ctx, t); err != nil {
+			s.log.Warn("reconcile: sync of a left txn failed", "txn_id", t.TxnID, "err", err)
+			continue
+		}
+		rep.LeftSynced++
 	}
 
 	var conflicted []*pay.Txn
@@ -146,6 +173,44 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// leftPass remembers when this process last asked gateways about left
+// txns (superseded or expired), so that each is asked only when its age
+// crosses one of its sync points.
+type leftPass struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (p *leftPass) last() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.at
+}
+
+func (p *leftPass) done(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.After(p.at) {
+		p.at = now
+	}
+}
+
+// leftRanges returns the updated_at ranges (from, to] of the left txns due
+// for a sync at now: those whose age crossed syncAfter × 2^k (up to the
+// window) since the previous pass at prev. The first pass of a process
+// (prev zero), or one after a long pause, takes the whole window once.
+func leftRanges(prev, now time.Time) [][2]time.Time {
+	if prev.IsZero() || now.Sub(prev) >= leftSyncWindow {
+		return [][2]time.Time{{now.Add(-leftSyncWindow), now.Add(-syncAfter)}}
+	}
+	var out [][2]time.Time
+	for age := syncAfter; age <= leftSyncWindow; age *= 2 {
+		// prev - updated < age <= now - updated
+		out = append(out, [2]time.Time{prev.Add(-age), now.Add(-age)})
+	}
+	return out
 }
 
 // expireTxn fails a txn still in flight after its order expired. Should the
@@ -266,7 +331,7 @@ func (r *Reconciler) Start(ctx context.Context) {
 				r.log.Error("reconcile pass failed", "err", err)
 			}
 			if rep != (ReconcileReport{}) {
-				r.log.Info("reconcile pass", "synced", rep.Synced, "expired", rep.Expired,
+				r.log.Info("reconcile pass", "synced", rep.Synced, "left_synced", rep.LeftSynced, "expired", rep.Expired,
 					"auto_refunds", rep.AutoRefunds, "refunds_synced", rep.RefundsSynced, "manual_review", rep.ManualReview)
 			}
 		}

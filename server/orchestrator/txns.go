@@ -493,13 +493,15 @@ func failedLocally(t *pay.Txn) bool {
 	return t.Status.Failed() && (t.ErrorCode == "SUPERSEDED" || t.ErrorCode == "EXPIRED")
 }
 
-// SyncTxn asks the gateway for the status of a txn in flight and records it.
+// SyncTxn asks the gateway for the status of a txn in flight, or of one
+// Switchyard failed on its own (superseded, expired) which the gateway may
+// still have charged, and records it.
 func (s *Service) SyncTxn(ctx context.Context, t *pay.Txn) (*TxnOutcome, error) {
 	m, err := s.db.Merchant(ctx, t.MerchantID)
 	if err != nil {
 		return nil, err
 	}
-	if !t.Status.Pending() {
+	if !t.Status.Pending() && !failedLocally(t) {
 		return s.TxnStatus(ctx, m, t)
 	}
 	conn, err := s.connectorOf(ctx, t)

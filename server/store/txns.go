@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -260,6 +261,24 @@ func mergeRefunds(refunds []*pay.Refund, ch OrderChange) []*pay.Refund {
 func (db *DB) StaleTxns(ctx context.Context, before time.Time, limit int) ([]*pay.Txn, error) {
 	return db.selectTxnsWhere(ctx, `status IN ('STARTED', 'PENDING_VBV', 'VBV_SUCCESSFUL', 'AUTHORIZING')
 		AND updated_at < ? ORDER BY updated_at LIMIT ?`, before, limit)
+}
+
+// LeftTxns returns txns Switchyard failed on its own — superseded by a new
+// attempt or expired with their order, error_code SUPERSEDED or EXPIRED —
+// last updated within one of the half-open ranges (from, to], oldest first.
+func (db *DB) LeftTxns(ctx context.Context, ranges [][2]time.Time, limit int) ([]*pay.Txn, error) {
+	if len(ranges) == 0 {
+		return nil, nil
+	}
+	var conds []string
+	var args []any
+	for _, r := range ranges {
+		conds = append(conds, `(updated_at > ? AND updated_at <= ?)`)
+		args = append(args, r[0], r[1])
+	}
+	return db.selectTxnsWhere(ctx, `status IN ('AUTHENTICATION_FAILED', 'AUTHORIZATION_FAILED')
+		AND error_code IN ('SUPERSEDED', 'EXPIRED') AND (`+strings.Join(conds, ` OR `)+`)
+		ORDER BY updated_at LIMIT ?`, append(args, limit)...)
 }
 
 // ConflictedCharges returns charged txns flagged conflicted, which are to be
