@@ -172,7 +172,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	}
 	payouts = payout.New(payout.Config{
 		DB: a.DB, Payments: a.Service, Rails: rails, Log: log.With("component", "payout"),
-		PollInterval: cfg.PayoutPollInterval, SettleCheck: cfg.PayoutSettleCheck,
+		PollInterval: cfg.PayoutPollInterval, SettleCheck: cfg.PayoutSettleCheck, Lease: cfg.PayoutLease,
+		StuckAfter: cfg.PayoutStuckAfter,
 	})
 	a.payouts = payout.NewWorker(payouts)
 	srv := api.New(api.Config{
