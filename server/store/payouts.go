@@ -273,12 +273,25 @@ func (db *DB) CreatePayoutOrder(ctx context.Context, o *pay.PayoutOrder, events 
 
 // PayoutOrder returns merchant merchantID's payout order by its orderId.
 func (db *DB) PayoutOrder(ctx context.Context, merchantID, orderID string) (*pay.PayoutOrder, error) {
-	return db.loadPayout(ctx, db.db, `merchant_id = ? AND order_id = ?`, false, merchantID, orderID)
+	return db.readPayout(ctx, `merchant_id = ? AND order_id = ?`, merchantID, orderID)
 }
 
 // PayoutOrderByID returns a payout order by Switchyard's id.
 func (db *DB) PayoutOrderByID(ctx context.Context, id string) (*pay.PayoutOrder, error) {
-	return db.loadPayout(ctx, db.db, `id = ?`, false, id)
+	return db.readPayout(ctx, `id = ?`, id)
+}
+
+// readPayout loads an order in one transaction: its three reads see one
+// snapshot, so an order is never shown half way through a change (an
+// attempt already SUCCESS beside its fulfillment still PENDING).
+func (db *DB) readPayout(ctx context.Context, where string, args ...any) (*pay.PayoutOrder, error) {
+	var o *pay.PayoutOrder
+	err := db.Tx(ctx, func(tx *sqlx.Tx, _ time.Time) error {
+		var err error
+		o, err = db.loadPayout(ctx, tx, where, false, args...)
+		return err
+	})
+	return o, err
 }
 
 // PayoutIDOfFulfillment returns the id of the payout order of one of the
