@@ -76,7 +76,9 @@ func TestNewPayoutOrderRefuses(t *testing.T) {
 		{"method twice", func(in *PayoutInput) { in.Fulfillments[0].Methods = []string{"SANDBOX_IMPS", "SANDBOX_IMPS"} }, "fulfillments[0].preferredMethodList[1]"},
 		{"method cannot pay beneficiary", func(in *PayoutInput) { in.Fulfillments[1].Methods = []string{"SANDBOX_IMPS"} }, "fulfillments[1].preferredMethodList[0]"},
 		{"no method", func(in *PayoutInput) { in.Fulfillments[0].Methods = nil }, "fulfillments[0].preferredMethodList"},
-		{"webhook url", func(in *PayoutInput) { in.Fulfillments[0].Info.Webhook = &WebhookDetails{URL: "https://u:p@x.example/"} }, "fulfillments[0].additionalInfo.webhookDetails.url"},
+		{"webhook url", func(in *PayoutInput) {
+			in.Fulfillments[0].Info.Webhook = &WebhookDetails{URL: "https://u:p@x.example/"}
+		}, "fulfillments[0].additionalInfo.webhookDetails.url"},
 		{"webhook username colon", func(in *PayoutInput) {
 			in.Fulfillments[0].Info.Webhook = &WebhookDetails{URL: "https://x.example/", Username: "a:b"}
 		}, "fulfillments[0].additionalInfo.webhookDetails.username"},
@@ -173,7 +175,11 @@ func TestPayoutDeriveStatus(t *testing.T) {
 		{"all cancelled", o(PayoutReady, FulfillmentCancelled, FulfillmentCancelled), PayoutCancelled},
 		{"some paid", o(PayoutScheduled, FulfillmentSuccess, FulfillmentFailure), PayoutPartial},
 		{"any in review", o(PayoutScheduled, FulfillmentSuccess, FulfillmentManualReview), PayoutManualReview},
-		{"payment failed", func() *PayoutOrder { x := o(PayoutReady, FulfillmentCancelled); x.PaymentStatus = PaymentFailed; return x }(), PayoutFailure},
+		{"payment failed", func() *PayoutOrder {
+			x := o(PayoutReady, FulfillmentCancelled)
+			x.PaymentStatus = PaymentFailed
+			return x
+		}(), PayoutFailure},
 		{"collected money for review", func() *PayoutOrder {
 			x := o(PayoutScheduled, FulfillmentFailure)
 			x.RefundStatus = RefundReview
