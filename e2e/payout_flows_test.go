@@ -159,6 +159,39 @@ func TestPayoutRetryPolicyOfTheOrder(t *testing.T) {
 	if c := sh.counters(t, "SANDBOX_NEFT"); c.Attempts != 0 {
 		t.Errorf("NEFT was tried: %+v", c)
 	}
+
+	// The merchant's default: retry only when a rail was unreachable, so a
+	// decline is final.
+	sh.s.do(t, http.MethodPut, "/admin/v1/merchants/payout_policy/payout-settings", bearer(adminToken), "application/json",
+		`{"retryAttemptPolicy": {"retryOn": ["TIMEOUT"]}}`).want(t, http.StatusOK)
+	var got struct {
+		Policy struct {
+			RetryOn       []string `json:"retryOn"`
+			SwitchMethod  bool     `json:"switchMethod"`
+			OnUnfulfilled string   `json:"onUnfulfilled"`
+		} `json:"retryAttemptPolicy"`
+	}
+	sh.s.get(t, "/admin/v1/merchants/payout_policy/payout-settings", bearer(adminToken)).want(t, http.StatusOK).decode(t, &got)
+	if !slices.Equal(got.Policy.RetryOn, []string{"TIMEOUT"}) || !got.Policy.SwitchMethod || got.Policy.OnUnfulfilled != "REFUND" {
+		t.Fatalf("stored policy %+v", got.Policy)
+	}
+	sh.create(t, payoutBody("po_policy_2", "FULFILL_ONLY", []string{"SANDBOX_IMPS", "SANDBOX_NEFT"}, "5"))
+	if o := sh.final(t, "po_policy_2", 20*time.Second); o.Status != "FULFILLMENTS_FAILURE" ||
+		!slices.Equal(o.Fulfillments[0].txnSummary(), []string{"SANDBOX_IMPS FAILURE"}) {
+		t.Fatalf("under the merchant's policy: %s %v", o.Status, o.Fulfillments[0].txnSummary())
+	}
+	// ... while a rail that is down is still skipped for the next.
+	sh.rail(t, "SANDBOX_IMPS", `{"down": true}`)
+	sh.create(t, payoutBody("po_policy_3", "FULFILL_ONLY", []string{"SANDBOX_IMPS", "SANDBOX_NEFT"}, "5"))
+	if o := sh.final(t, "po_policy_3", 20*time.Second); o.Status != "FULFILLMENTS_SUCCESSFUL" ||
+		!slices.Equal(o.Fulfillments[0].txnSummary(), []string{"SANDBOX_IMPS FAILURE", "SANDBOX_NEFT SUCCESS"}) {
+		t.Fatalf("a down rail under the merchant's policy: %s %v", o.Status, o.Fulfillments[0].txnSummary())
+	}
+	r := sh.s.do(t, http.MethodPut, "/admin/v1/merchants/payout_policy/payout-settings", bearer(adminToken), "application/json",
+		`{"retryAttemptPolicy": {"maxAttempts": 0, "backoffSeconds": -5}}`)
+	if r.Code != http.StatusBadRequest || !strings.Contains(string(r.Body), "retryAttemptPolicy.backoffSeconds") {
+		t.Errorf("a bad policy: %d %s", r.Code, r.Body)
+	}
 }
 
 // A fulfillment not yet attempted can be cancelled; once attempted, not.
@@ -253,6 +286,23 @@ func TestPayAndFulfill(t *testing.T) {
 	sh.s.get(t, "/orders/pnf_2", sh.key).want(t, http.StatusOK).decode(t, &po)
 	if po.AmountRefunded.String() != "99" || po.Status != "CHARGED" {
 		t.Errorf("payment order after the refund: status %s refunded %s", po.Status, po.AmountRefunded)
+	}
+
+	// The policy may keep collected money for a person to decide instead.
+	body = payoutBody("pnf_3", "PAY_AND_FULFILL", []string{"SANDBOX_UPI"}, "12")
+	body["fulfillments"].([]any)[0].(map[string]any)["beneficiaryDetails"] = map[string]any{
+		"type": "UPI_ID", "details": map[string]string{"name": "Asha", "vpa": "asha@okbank"}}
+	body["retryAttemptPolicy"] = map[string]any{"onUnfulfilled": "MANUAL_REVIEW"}
+	sh.create(t, body)
+	pay4242(t, sh, "pnf_3")
+	review := sh.final(t, "pnf_3", 20*time.Second)
+	if review.Status != "FULFILLMENTS_MANUAL_REVIEW" || review.Fulfillments[0].Status != "FAILURE" ||
+		len(review.Refunds) != 1 || review.Refunds[0].Status != "MANUAL_REVIEW" {
+		t.Fatalf("pnf_3: %+v", review)
+	}
+	sh.s.get(t, "/orders/pnf_3", sh.key).want(t, http.StatusOK).decode(t, &po)
+	if po.AmountRefunded.String() != "0" {
+		t.Errorf("pnf_3 refunded %s without a person deciding", po.AmountRefunded)
 	}
 }
 

@@ -243,6 +243,10 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: draining in-flight requests")
+	// First the payout worker: its attempts in flight finish against rails
+	// that still answer (the sandbox's are served here), and are recorded
+	// with their callbacks, which the relay below still sends.
+	a.payouts.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Release what http.Server.Shutdown does not track: sandbox requests
@@ -253,9 +257,6 @@ func (a *App) Run(ctx context.Context) error {
 	a.hub.Close()
 	a.recon.Close()
 	err := a.server.Shutdown(shutdownCtx)
-	// Before the relay: attempts in flight are recorded with their
-	// callbacks, which the relay then still sends.
-	a.payouts.Close()
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}
