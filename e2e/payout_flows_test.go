@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"switchyard/server/app"
 	"switchyard/server/pay"
 )
 
@@ -228,7 +229,8 @@ func TestPayoutCancel(t *testing.T) {
 // through /txns; then the fulfillment is paid. When the payout cannot be
 // made, the collected money is refunded.
 func TestPayAndFulfill(t *testing.T) {
-	s := boot(t)
+	// Refunds wait for the settle check: a short one.
+	s := bootPayouts(t, func(cfg *app.Config) { cfg.PayoutSettleCheck = time.Second })
 	sh := newPayoutShop(t, s, "payout_pnf")
 	sh.s.do(t, http.MethodPut, "/admin/v1/merchants/payout_pnf/gateways/sandbox_a", bearer(adminToken),
 		"application/json", `{"connector": "sandbox", "credentials": {"processor": "pnf"}, "payment_methods": ["CARD"], "currencies": ["INR"]}`).

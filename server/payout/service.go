@@ -245,7 +245,7 @@ func (s *Service) Cancel(ctx context.Context, m *pay.Merchant, fulfillmentID str
 		ev := &events{o: o, now: now}
 		setFulfillment(f, pay.FulfillmentCancelled, now)
 		ev.fulfillment(f, string(f.Status))
-		settle(o, ev, now)
+		s.settleOrder(o, ev, now)
 		return store.PayoutChange{Fulfillments: []*pay.Fulfillment{f}, Events: ev.out}, nil
 	})
 	if err != nil {
@@ -298,10 +298,13 @@ func setFulfillment(f *pay.Fulfillment, st pay.FulfillmentStatus, now time.Time)
 	}
 }
 
-// settle recomputes o's status after a change and reports a new status;
-// when a PAY_AND_FULFILL order ends with collected money not paid out, it
-// decides, per the policy, between a refund and manual review.
-func settle(o *pay.PayoutOrder, ev *events, now time.Time) {
+// settleOrder recomputes o's status after a change and reports a new
+// status; when a PAY_AND_FULFILL order ends with collected money not paid
+// out, it decides, per the policy, between a refund and manual review. The
+// refund waits for the settle check, which may still find that a failed
+// attempt paid after all (CONFLICTED): then there is less, or nothing, to
+// refund.
+func (s *Service) settleOrder(o *pay.PayoutOrder, ev *events, now time.Time) {
 	before := o.Status
 	o.Status = o.DeriveStatus()
 	if o.Type == pay.PayAndFulfill && o.PaymentStatus == pay.PaymentCharged && o.Status.Final() && o.RefundStatus == "" {
@@ -310,7 +313,7 @@ func settle(o *pay.PayoutOrder, ev *events, now time.Time) {
 			if o.Policy.OnUnfulfilled == pay.OnUnfulfilledReview {
 				o.RefundStatus = pay.RefundReview
 			} else {
-				o.RefundStatus, o.NextCheckAt = pay.RefundPendingSend, now
+				o.RefundStatus, o.NextCheckAt = pay.RefundPendingSend, now.Add(s.settle+s.poll)
 			}
 			o.Status = o.DeriveStatus()
 		}

@@ -199,7 +199,7 @@ func (s *Service) startAttempt(ctx context.Context, payoutID, fulfillmentID stri
 			setFulfillment(f, pay.FulfillmentFailure, now)
 			f.DueAt = now.Add(s.settle)
 			ev.fulfillment(f, string(f.Status))
-			settle(o, ev, now)
+			s.settleOrder(o, ev, now)
 			return store.PayoutChange{Fulfillments: []*pay.Fulfillment{f}, Events: ev.out}, nil
 		}
 		seq := len(f.Attempts) + 1
@@ -221,7 +221,7 @@ func (s *Service) startAttempt(ctx context.Context, payoutID, fulfillmentID stri
 		// If this worker dies before recording the answer, the lease
 		// brings the fulfillment back to one that asks the rail.
 		f.DueAt = now.Add(s.lease)
-		settle(o, ev, now)
+		s.settleOrder(o, ev, now)
 		started = a
 		return store.PayoutChange{Fulfillments: []*pay.Fulfillment{f}, NewAttempts: []*pay.PayoutAttempt{a}, Events: ev.out}, nil
 	})
@@ -328,7 +328,7 @@ func (s *Service) apply(o *pay.PayoutOrder, f *pay.Fulfillment, a *pay.PayoutAtt
 	default:
 		return store.PayoutChange{None: true}
 	}
-	settle(o, ev, now)
+	s.settleOrder(o, ev, now)
 	ch.Events = ev.out
 	return ch
 }
@@ -410,7 +410,7 @@ func (s *Service) checkPayment(ctx context.Context, id string) error {
 			o.NextCheckAt = now.Add(s.poll)
 			return ch, nil
 		}
-		settle(o, ev, now)
+		s.settleOrder(o, ev, now)
 		ch.Events = ev.out
 		return ch, nil
 	})
@@ -426,6 +426,20 @@ func (s *Service) checkPayment(ctx context.Context, id string) error {
 func (s *Service) sendRefund(ctx context.Context, id string) error {
 	o, err := s.db.PayoutOrderByID(ctx, id)
 	if err != nil {
+		return err
+	}
+	if owed := o.Unfulfilled(); owed < o.RefundAmount || o.Status == pay.PayoutScheduled {
+		// Since the refund was decided, a failed attempt turned out paid
+		// (or a reversal reopened a fulfillment): decide again.
+		_, err := s.db.ChangePayout(ctx, id, func(o *pay.PayoutOrder, now time.Time) (store.PayoutChange, error) {
+			if o.RefundStatus != pay.RefundPendingSend {
+				return store.PayoutChange{None: true}, nil
+			}
+			o.RefundStatus, o.RefundAmount, o.NextCheckAt = "", 0, time.Time{}
+			ev := &events{o: o, now: now}
+			s.settleOrder(o, ev, now)
+			return store.PayoutChange{Events: ev.out}, nil
+		})
 		return err
 	}
 	po, err := s.payments.OrderByID(ctx, o.PaymentOrderUUID)
