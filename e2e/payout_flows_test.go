@@ -254,6 +254,14 @@ func TestPayAndFulfill(t *testing.T) {
 		t.Fatalf("paid out before the payment: %+v", c)
 	}
 
+	// The session API hands out the same order for payment.
+	var sess session
+	sh.s.postForm(t, "/session", sh.key, url.Values{"order_id": {"pnf_1"}, "amount": {"250"}, "currency": {"INR"},
+		"customer_id": {"cth_59Yibs1JauYP6WJP"}}).want(t, http.StatusOK).decode(t, &sess)
+	if sess.ID != o.Payments[0].ID || sess.PaymentLinks.Web != o.Payments[0].PaymentLinks.Web {
+		t.Fatalf("session %s %s, want the collection order %s %s", sess.ID, sess.PaymentLinks.Web,
+			o.Payments[0].ID, o.Payments[0].PaymentLinks.Web)
+	}
 	pay4242(t, sh, "pnf_1")
 	done := sh.final(t, "pnf_1", 20*time.Second)
 	if done.Status != "FULFILLMENTS_SUCCESSFUL" || done.Payments[0].Status != "CHARGED" || len(done.Refunds) != 0 {
@@ -453,4 +461,32 @@ func TestPayoutBadInput(t *testing.T) {
 	wantPayoutError(t, sh.s.get(t, "/payout/merchant/v1/orders/po_dup", nil), 401, "E04", "")
 	wantPayoutError(t, sh.s.get(t, "/payout/merchant/v1/orders/po_dup", basic("sk_wrong")), 401, "E02", "")
 	wantPayoutError(t, sh.s.get(t, "/payout/merchant/v1/orders/po_dup?expand=everything", sh.key), 400, "E01", "expand")
+}
+
+// A rail that goes down while an attempt is pending there says nothing of
+// that attempt: it stays unknown (no other rail is tried) until the rail
+// answers again.
+func TestPayoutRailDownWhileUnknown(t *testing.T) {
+	s := boot(t)
+	sh := newPayoutShop(t, s, "payout_down")
+	sh.rail(t, "SANDBOX_IMPS", `{"pending_ms": 1500}`)
+	sh.create(t, payoutBody("po_down_1", "FULFILL_ONLY", []string{"SANDBOX_IMPS", "SANDBOX_NEFT"}, "70"))
+	moneyWait(t, "the IMPS attempt to be under way", 10*time.Second, func() bool {
+		txns := sh.order(t, "po_down_1").Fulfillments[0].txnSummary()
+		return slices.Equal(txns, []string{"SANDBOX_IMPS INITIATED"})
+	})
+	sh.rail(t, "SANDBOX_IMPS", `{"down": true}`)
+	time.Sleep(3 * time.Second) // the payout came due at the rail; the worker asked twice or more
+	if got := sh.order(t, "po_down_1"); got.Status != "FULFILLMENTS_SCHEDULED" ||
+		!slices.Equal(got.Fulfillments[0].txnSummary(), []string{"SANDBOX_IMPS INITIATED"}) {
+		t.Fatalf("while IMPS is down: %s %v", got.Status, got.Fulfillments[0].txnSummary())
+	}
+	sh.rail(t, "SANDBOX_IMPS", `{"down": false}`)
+	o := sh.final(t, "po_down_1", 20*time.Second)
+	if o.Status != "FULFILLMENTS_SUCCESSFUL" || !slices.Equal(o.Fulfillments[0].txnSummary(), []string{"SANDBOX_IMPS SUCCESS"}) {
+		t.Fatalf("after IMPS is back: %s %v", o.Status, o.Fulfillments[0].txnSummary())
+	}
+	if c := sh.counters(t, "SANDBOX_NEFT"); c.Attempts != 0 {
+		t.Fatalf("NEFT was tried while IMPS was unknown: %+v", c)
+	}
 }

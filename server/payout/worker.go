@@ -139,11 +139,16 @@ func (s *Service) step(ctx context.Context, payoutID, fulfillmentID string) erro
 	if a := f.OpenAttempt(); a != nil {
 		rail := s.rails[a.Method]
 		res := s.railStatus(ctx, rail, a.ID)
-		if res.Outcome == connector.PayoutNotFound {
+		switch res.Outcome {
+		case connector.PayoutNotFound:
 			// The rail never got it (a crash between recording the attempt
 			// and calling the rail): send it now, same id, so the rail
 			// still pays it at most once.
 			res = s.initiate(ctx, rail, f, a)
+		case connector.PayoutUnavailable:
+			// The rail could not be asked (down): that says nothing of a
+			// payout it may have made. Still unknown.
+			res.Outcome = connector.PayoutUnknown
 		}
 		return s.record(ctx, payoutID, fulfillmentID, a.ID, res)
 	}
