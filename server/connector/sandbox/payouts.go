@@ -514,7 +514,13 @@ func (p *PayoutRail) Initiate(ctx context.Context, po connector.Payout) connecto
 
 // Status asks the sandbox for the payout of an attempt.
 func (p *PayoutRail) Status(ctx context.Context, attemptID string) connector.PayoutResult {
-	return p.result(p.call(ctx, http.MethodGet, "/v1/payouts/"+url.PathEscape(attemptID), nil, ""))
+	res := p.call(ctx, http.MethodGet, "/v1/payouts/"+url.PathEscape(attemptID), nil, "")
+	if res.err == nil && res.status >= 400 && res.status < 500 && res.status != http.StatusNotFound {
+		// A refused status query says nothing of the payout.
+		code, msg := res.errorCode(codeInvalidRequest)
+		return connector.PayoutResult{Outcome: connector.PayoutUnknown, RespCode: code, RespMessage: msg}
+	}
+	return p.result(res)
 }
 
 func (p *PayoutRail) call(ctx context.Context, method, path string, body []byte, idemKey string) callResult {
