@@ -61,24 +61,26 @@ type payoutRailRow struct {
 }
 
 type payoutRow struct {
-	ID              string    `db:"id"`
-	Rail            string    `db:"rail"`
-	AttemptID       string    `db:"attempt_id"`
-	Amount          int64     `db:"amount"`
-	Currency        string    `db:"currency"`
-	BeneficiaryType string    `db:"beneficiary_type"`
-	Beneficiary     string    `db:"beneficiary"`
-	Status          string    `db:"status"`
-	FinalStatus     string    `db:"final_status"`
-	ResponseCode    string    `db:"response_code"`
-	Message         string    `db:"message"`
-	DueAt           time.Time `db:"due_at"`
-	CreatedAt       time.Time `db:"created_at"`
-	UpdatedAt       time.Time `db:"updated_at"`
+	ID              string `db:"id"`
+	Rail            string `db:"rail"`
+	AttemptID       string `db:"attempt_id"`
+	Amount          int64  `db:"amount"`
+	Currency        string `db:"currency"`
+	BeneficiaryType string `db:"beneficiary_type"`
+	Beneficiary     string `db:"beneficiary"`
+	Status          string `db:"status"`
+	FinalStatus     string `db:"final_status"`
+	ResponseCode    string `db:"response_code"`
+	Message         string `db:"message"`
+	// The times are written, never read back: the sandbox's connection
+	// may not parse DATETIME columns.
+	DueAt     time.Time `db:"-"`
+	CreatedAt time.Time `db:"-"`
+	UpdatedAt time.Time `db:"-"`
 }
 
 const payoutColumns = `id, rail, attempt_id, amount, currency, beneficiary_type, beneficiary, status, final_status,
-	response_code, message, due_at, created_at, updated_at`
+	response_code, message`
 
 type payoutBeneficiary struct {
 	Type    string            `json:"type"`
@@ -332,7 +334,7 @@ func (s *Service) createPayout(w http.ResponseWriter, r *http.Request) {
 		Status:      status, FinalStatus: final, ResponseCode: code, Message: msg,
 		DueAt: now.Add(time.Duration(rail.PendingMS) * time.Millisecond), CreatedAt: now, UpdatedAt: now,
 	}
-	_, err := s.db.exec(ctx, `INSERT INTO sandbox_payouts (`+payoutColumns+`)
+	_, err := s.db.exec(ctx, `INSERT INTO sandbox_payouts (`+payoutColumns+`, due_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Rail, p.AttemptID, p.Amount, p.Currency, p.BeneficiaryType, p.Beneficiary, p.Status, p.FinalStatus,
 		p.ResponseCode, p.Message, p.DueAt, p.CreatedAt, p.UpdatedAt)
