@@ -145,6 +145,7 @@ type payoutFulfillmentIn struct {
 	UDF5           string `json:"udf5"`
 	AdditionalInfo *struct {
 		Remark           string `json:"remark"`
+		ScheduleTime     string `json:"scheduleTime"`
 		IsRetriable      *bool  `json:"isRetriable"`
 		AttemptThreshold int    `json:"attemptThreshold"`
 		WebhookDetails   *struct {
@@ -217,7 +218,8 @@ func (s *Server) handleCreatePayout(c echo.Context, m *pay.Merchant) error {
 			UDF:         [5]string{f.UDF1, f.UDF2, f.UDF3, f.UDF4, f.UDF5},
 		}
 		if ai := f.AdditionalInfo; ai != nil {
-			fi.Info = pay.AdditionalInfo{Remark: ai.Remark, IsRetriable: ai.IsRetriable, AttemptThreshold: ai.AttemptThreshold}
+			fi.Info = pay.AdditionalInfo{Remark: ai.Remark, ScheduleTime: ai.ScheduleTime, IsRetriable: ai.IsRetriable,
+				AttemptThreshold: ai.AttemptThreshold}
 			if wd := ai.WebhookDetails; wd != nil {
 				fi.Info.Webhook = &pay.WebhookDetails{URL: wd.URL, Username: wd.Username, Password: wd.Password}
 			}

@@ -160,6 +160,9 @@ type AdditionalInfo struct {
 	// IsRetriable false allows a single attempt; nil leaves it to the
 	// policy.
 	IsRetriable *bool
+	// ScheduleTime asks for a later payout; not supported, so refused
+	// rather than paid at once.
+	ScheduleTime string
 	// AttemptThreshold is how many minutes an attempt may stay unknown
 	// before the fulfillment goes to MANUAL_REVIEW; 0 means the worker's
 	// default.
@@ -563,6 +566,9 @@ func NewPayoutOrder(merchantID string, in PayoutInput, policy RetryPolicy, rails
 			p.Add("customerEmail", "must be an email address")
 		}
 	}
+	if typ == PayAndFulfill && in.OrderID != "" && payoutOrderIDPattern.MatchString(in.OrderID) && !ValidOrderID(in.OrderID) {
+		p.Add("orderId", "must not contain '@' for PAY_AND_FULFILL: it is also the id of the payment order")
+	}
 	if typ == PayAndFulfill && in.CustomerID == "" {
 		p.Add("customerId", "is required for PAY_AND_FULFILL (the collection order needs a customer)")
 	}
@@ -679,6 +685,9 @@ func (r Rails) names() []string {
 
 func checkInfo(p *Problems, prefix string, info AdditionalInfo) {
 	checkLen(p, prefix+".remark", info.Remark, maxPayoutFieldSize)
+	if info.ScheduleTime != "" {
+		p.Add(prefix+".scheduleTime", "scheduled payouts are not supported: leave it out to pay now")
+	}
 	if info.AttemptThreshold < 0 || info.AttemptThreshold > maxAttemptMinutes {
 		p.Add(prefix+".attemptThreshold", "must be between 1 and 10080 minutes (0 or absent: the default)")
 	}

@@ -83,6 +83,8 @@ func TestNewPayoutOrderRefuses(t *testing.T) {
 			in.Fulfillments[0].Info.Webhook = &WebhookDetails{URL: "https://x.example/", Username: "a:b"}
 		}, "fulfillments[0].additionalInfo.webhookDetails.username"},
 		{"attempt threshold", func(in *PayoutInput) { in.Fulfillments[0].Info.AttemptThreshold = -1 }, "fulfillments[0].additionalInfo.attemptThreshold"},
+		{"pay and fulfill order id with @", func(in *PayoutInput) { in.Type = "PAY_AND_FULFILL"; in.OrderID = "po@1001" }, "orderId"},
+		{"schedule time", func(in *PayoutInput) { in.Fulfillments[0].Info.ScheduleTime = "2030-01-01T00:00:00Z" }, "fulfillments[0].additionalInfo.scheduleTime"},
 		{"policy max attempts", func(in *PayoutInput) { in.Policy = &RetryPolicy{MaxAttempts: 11} }, "retryAttemptPolicy.maxAttempts"},
 		{"policy retry on", func(in *PayoutInput) { in.Policy = &RetryPolicy{RetryOn: []string{"a b"}} }, "retryAttemptPolicy.retryOn[0]"},
 		{"policy backoff", func(in *PayoutInput) { in.Policy = &RetryPolicy{BackoffSeconds: -1} }, "retryAttemptPolicy.backoffSeconds"},
