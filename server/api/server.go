@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchyard/server/orchestrator"
+	"switchyard/server/payout"
 	"switchyard/server/store"
 )
 
@@ -41,7 +42,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics is the registry /metrics serves; the server registers its
 	// HTTP metrics there.
-	Metrics  *prometheus.Registry
+	Metrics *prometheus.Registry
+	// Payouts, if set, serves the payout API (payouts.go).
+	Payouts  *payout.Service
 	Surfaces []Surface
 	// Mounts are plain http.Handlers served under a path prefix ending in
 	// "/" (the sandbox processors, which stand in for an external gateway
@@ -70,6 +73,7 @@ func New(cfg Config) *Server {
 	// echo reads "1M" as 10^6 bytes; the limit is 1 MiB.
 	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes)))
 	s.routes()
+	s.payoutRoutes()
 	for _, sf := range cfg.Surfaces {
 		sf.Routes(e)
 	}

@@ -23,6 +23,7 @@ import (
 	"switchyard/server/live"
 	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
+	"switchyard/server/payout"
 	"switchyard/server/store"
 	"switchyard/server/token"
 	"switchyard/server/webhook"
@@ -41,6 +42,7 @@ type App struct {
 	sandbox  *sandbox.Service
 	recon    *orchestrator.Reconciler
 	relay    *webhook.Relay
+	payouts  *payout.Worker
 }
 
 // Open builds the whole application: it opens (or starts) the database,
@@ -118,11 +120,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	// webhook relay, built below, is told too, so it claims the change's
 	// outbox rows at once rather than at its next poll.
 	var hub *live.Hub
+	var payouts *payout.Service
 	a.Service = orchestrator.New(orchestrator.Config{
 		DB: a.DB, Tokens: tokens, Log: log, PublicURL: cfg.PublicURL, Connectors: registry,
 		OnChange: func(ev orchestrator.OrderEvent) {
 			hub.Publish(ev)
 			a.relay.Notify()
+			if ev.Status == pay.StatusCharged {
+				// A pay-and-fulfill payout may be waiting for this charge;
+				// the worker would find it at its next poll anyway.
+				payouts.Notify()
+			}
 		},
 		RenderOrder: api.OrderJSON,
 	})
@@ -155,9 +163,23 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	if err != nil {
 		return nil, err
 	}
+	// Payouts reach the sandbox payout rails over HTTP too; without the
+	// sandbox there is no rail yet, and every method is refused as unknown.
+	rails := connector.PayoutRails{}
+	if cfg.Sandbox {
+		if rails, err = sandbox.PayoutRails(sandbox.ConnectorConfig{BaseURL: "http://" + loopback(a.listener.Addr()) + "/sandbox"}); err != nil {
+			return nil, err
+		}
+	}
+	payouts = payout.New(payout.Config{
+		DB: a.DB, Payments: a.Service, Rails: rails, Log: log.With("component", "payout"),
+		PollInterval: cfg.PayoutPollInterval, SettleCheck: cfg.PayoutSettleCheck, Lease: cfg.PayoutLease,
+		StuckAfter: cfg.PayoutStuckAfter,
+	})
+	a.payouts = payout.NewWorker(payouts)
 	srv := api.New(api.Config{
 		Service: a.Service, DB: a.DB, Log: log, AdminToken: cfg.AdminToken, Sandbox: cfg.Sandbox,
-		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages}, Mounts: mounts,
+		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages}, Mounts: mounts, Payouts: payouts,
 	})
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
@@ -212,6 +234,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.recon.Start(ctx)
 	a.relay.Start(ctx)
+	a.payouts.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	a.Log.Info("serving", "addr", a.listener.Addr().String(), "public_url", a.Config.PublicURL)
@@ -221,6 +244,10 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down: draining in-flight requests")
+	// First the payout worker: its attempts in flight finish against rails
+	// that still answer (the sandbox's are served here), and are recorded
+	// with their callbacks, which the relay below still sends.
+	a.payouts.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Release what http.Server.Shutdown does not track: sandbox requests
@@ -253,6 +280,9 @@ func (a *App) Close() error {
 	}
 	if a.sandbox != nil {
 		errs = append(errs, a.sandbox.Close())
+	}
+	if a.payouts != nil {
+		a.payouts.Close()
 	}
 	if a.relay != nil {
 		errs = append(errs, a.relay.Close())

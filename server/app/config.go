@@ -37,6 +37,20 @@ type Config struct {
 	// ReconcileInterval is how often the reconciler runs
 	// (SWITCHYARD_RECONCILE_INTERVAL, default 30s).
 	ReconcileInterval time.Duration
+	// PayoutPollInterval is how often the payout worker looks for due work
+	// and asks rails about unknown attempts (SWITCHYARD_PAYOUT_POLL_INTERVAL,
+	// default 1s).
+	PayoutPollInterval time.Duration
+	// PayoutSettleCheck is how long after a fulfillment is final its rail is
+	// asked once more (reversals, late successes); default 10m.
+	PayoutSettleCheck time.Duration
+	// PayoutLease is how long the payout worker holds a claimed
+	// fulfillment; after a crash it is picked up again that much later
+	// (SWITCHYARD_PAYOUT_LEASE, default 1m).
+	PayoutLease time.Duration
+	// PayoutStuckAfter is how long an attempt may stay unknown before manual
+	// review when the fulfillment sets no attemptThreshold; default 30m.
+	PayoutStuckAfter time.Duration
 	// WebhookSchedule is the wait before each webhook retry
 	// (SWITCHYARD_WEBHOOK_RETRY_SCHEDULE, e.g. "1s,2s,4s"); nil means
 	// webhook.DefaultSchedule: 60s,5m*2,10m*5,1h*5,6h*3.
@@ -75,6 +89,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SWITCHYARD_RECONCILE_INTERVAL: want a positive duration such as 30s, got %q", v)
 		}
 		c.ReconcileInterval = d
+	}
+	if v := getenv("SWITCHYARD_PAYOUT_POLL_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SWITCHYARD_PAYOUT_POLL_INTERVAL: want a positive duration such as 1s, got %q", v)
+		}
+		c.PayoutPollInterval = d
+	}
+	if v := getenv("SWITCHYARD_PAYOUT_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SWITCHYARD_PAYOUT_LEASE: want a positive duration such as 1m, got %q", v)
+		}
+		c.PayoutLease = d
 	}
 	if v := getenv(webhook.EnvSchedule); v != "" {
 		s, err := webhook.ParseSchedule(v)

@@ -52,10 +52,34 @@ type OutboxEvent struct {
 	// LeaseUntil is set on events returned by a claim: the claim holds the
 	// event until then, after which any relay may claim it again.
 	LeaseUntil time.Time `db:"-"`
+	// DestURL, when set, replaces the merchant's webhook URL for this event
+	// (a payout fulfillment's own webhookDetails), with DestUsername and
+	// DestPassword (opened by a claim; sealed at rest) as its Basic auth.
+	DestURL            string `db:"dest_url"`
+	DestUsername       string `db:"dest_username"`
+	DestPasswordSealed []byte `db:"dest_password_sealed"`
+	DestKeyVersion     int    `db:"dest_key_version"`
+	DestPassword       string `db:"-"`
 }
 
 const outboxColumns = `id, event_id, merchant_id, order_uuid, event_name, payload, state, attempts, retry_base,
-	next_attempt_at, created_at, updated_at`
+	next_attempt_at, created_at, updated_at, dest_url, dest_username, dest_password_sealed, dest_key_version`
+
+// aadDestPassword binds a sealed destination password to its event.
+func aadDestPassword(eventID string) string { return "outbox:" + eventID + ":dest_password" }
+
+// openDest opens the destination password of a claimed event.
+func (db *DB) openDest(e *OutboxEvent) error {
+	if len(e.DestPasswordSealed) == 0 {
+		return nil
+	}
+	pw, err := db.Sealer.Open(e.DestPasswordSealed, e.DestKeyVersion, aadDestPassword(e.EventID))
+	if err != nil {
+		return fmt.Errorf("event %s destination password: %w", e.EventID, err)
+	}
+	e.DestPassword = string(pw)
+	return nil
+}
 
 // Claim says which due events ClaimEvents takes.
 type Claim struct {
@@ -142,6 +166,9 @@ func (db *DB) ClaimEvents(ctx context.Context, c Claim) ([]OutboxEvent, error) {
 				return fmt.Errorf("store.ClaimEvents: select: %w", err)
 			}
 			for _, e := range events {
+				if err := db.openDest(&e); err != nil {
+					return err
+				}
 				e.NextAttemptAt, e.LeaseUntil = leaseUntil, leaseUntil
 				out = append(out, e)
 				ids = append(ids, e.ID)

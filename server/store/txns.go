@@ -72,18 +72,33 @@ type Event struct {
 	OrderUUID  string
 	// Payload is the event body as JSON text.
 	Payload string
+	// Dest, when set, is where this event goes instead of the merchant's
+	// webhook URL.
+	Dest *pay.WebhookDetails
 }
 
-func insertEvents(ctx context.Context, tx *sqlx.Tx, events []Event, now time.Time) error {
+func (db *DB) insertEvents(ctx context.Context, tx *sqlx.Tx, events []Event, now time.Time) error {
 	for _, e := range events {
 		if e.ID == "" {
 			e.ID = pay.NewID("evt_")
 		}
+		var destURL, destUser string
+		var sealed []byte
+		var version int
+		if e.Dest != nil {
+			destURL, destUser = e.Dest.URL, e.Dest.Username
+			if e.Dest.Password != "" {
+				var err error
+				if sealed, version, err = db.Sealer.Seal([]byte(e.Dest.Password), aadDestPassword(e.ID)); err != nil {
+					return err
+				}
+			}
+		}
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO outbox (event_id, merchant_id, order_uuid, event_name, payload, state,
-				next_attempt_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-			e.ID, e.MerchantID, e.OrderUUID, e.Name, e.Payload, now, now, now)
+				next_attempt_at, created_at, updated_at, dest_url, dest_username, dest_password_sealed, dest_key_version)
+			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.MerchantID, e.OrderUUID, e.Name, e.Payload, now, now, now, destURL, destUser, sealed, version)
 		if err != nil {
 			return fmt.Errorf("store.insertEvents(%s): %w", e.Name, err)
 		}
@@ -199,7 +214,7 @@ func (db *DB) ChangeOrder(ctx context.Context, orderUUID string,
 			return fmt.Errorf("store.ChangeOrder: update order: %w", err)
 		}
 		o.Version++
-		if err := insertEvents(ctx, tx, ch.Events, now); err != nil {
+		if err := db.insertEvents(ctx, tx, ch.Events, now); err != nil {
 			return err
 		}
 		outOrder, outTxns = o, txns

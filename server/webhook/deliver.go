@@ -24,14 +24,20 @@ const maxResponseRead = 64 << 10
 // that ctx (Close) cut the request short; the outcome is then meaningless.
 func (r *Relay) deliver(ctx context.Context, j job, now time.Time) (res store.DeliveryResult, cancelled bool) {
 	ev, m := j.ev, j.m
+	// An event may carry its own destination (a payout fulfillment's
+	// webhookDetails); it is still signed with the merchant's key.
+	target, username, password := m.WebhookURL, m.WebhookUsername, m.WebhookPassword
+	if ev.DestURL != "" {
+		target, username, password = ev.DestURL, ev.DestUsername, ev.DestPassword
+	}
 	d := &store.Delivery{
 		EventID: ev.EventID, MerchantID: ev.MerchantID, Attempt: ev.Attempts + 1,
-		URL: redactURL(m.WebhookURL), CreatedAt: now,
+		URL: redactURL(target), CreatedAt: now,
 	}
 	res = store.DeliveryResult{EventID: ev.EventID, ClaimedAttempts: ev.Attempts, Delivery: d}
 
 	body := []byte(ev.Payload)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		d.Error = "invalid webhook URL"
 	} else {
@@ -39,8 +45,8 @@ func (r *Relay) deliver(ctx context.Context, j job, now time.Time) (res store.De
 		req.Header.Set("User-Agent", UserAgent)
 		req.Header.Set(HeaderEventID, ev.EventID)
 		req.Header.Set(HeaderSignature, pay.WebhookSignature(m.ResponseKey, now.Unix(), body))
-		if m.WebhookUsername != "" {
-			req.SetBasicAuth(m.WebhookUsername, m.WebhookPassword)
+		if username != "" {
+			req.SetBasicAuth(username, password)
 		}
 		start := time.Now()
 		resp, err := r.client.Do(req)

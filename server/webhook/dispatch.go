@@ -138,7 +138,7 @@ func (r *Relay) claim(ctx context.Context) (more bool, err error) {
 			failed[ev.MerchantID] = true
 			continue
 		}
-		if m == nil || m.WebhookURL == "" {
+		if m == nil || (m.WebhookURL == "" && ev.DestURL == "") {
 			// Not retried: ResendEvent once a URL is configured.
 			r.metrics.finished(store.EventSkipped)
 			r.results <- store.DeliveryResult{EventID: ev.EventID, ClaimedAttempts: ev.Attempts, State: store.EventSkipped}

@@ -282,6 +282,12 @@ const maxResponse = 1 << 20
 // idemKey, when set, is sent as Idempotency-Key, which also lets net/http
 // retry the request on a reused connection that turns out dead.
 func (c *Connector) call(ctx context.Context, method, path string, body []byte, idemKey string) callResult {
+	return c.callWith(ctx, method, path, body, idemKey, ProcessorHeader)
+}
+
+// callWith is call with the header that names c.processor to the sandbox
+// (ProcessorHeader for payments, RailHeader for payouts).
+func (c *Connector) callWith(ctx context.Context, method, path string, body []byte, idemKey, nameHeader string) callResult {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -295,7 +301,7 @@ func (c *Connector) call(ctx context.Context, method, path string, body []byte, 
 		WroteRequest: func(info httptrace.WroteRequestInfo) { written.Store(info.Err == nil) },
 	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
-	req.Header.Set(ProcessorHeader, c.processor)
+	req.Header.Set(nameHeader, c.processor)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

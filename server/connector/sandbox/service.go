@@ -16,6 +16,9 @@
 //	POST /sandbox/v1/payments/{txn_id}/complete finish after the shopper's action
 //	POST /sandbox/v1/refunds                    refund (idempotent by refund_id)
 //	GET  /sandbox/v1/refunds/{refund_id}        refund status
+//	PUT  /sandbox/v1/payout-rails/{name}        configure a payout rail (admin token; see payouts.go)
+//	POST /sandbox/v1/payouts                    initiate a payout (X-Sandbox-Rail names the rail)
+//	GET  /sandbox/v1/payouts/{attempt_id}       payout status
 //	GET  /sandbox/acs/{payment_id}              the 3-D Secure / bank / wallet page
 //	POST /sandbox/acs/{payment_id}              the shopper's decision (Approve or Fail)
 //
@@ -151,6 +154,11 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/v1/payments/{txn_id}/complete", s.completePayment)
 	mux.HandleFunc("POST /sandbox/v1/refunds", s.createRefund)
 	mux.HandleFunc("GET /sandbox/v1/refunds/{refund_id}", s.getRefund)
+	mux.HandleFunc("PUT /sandbox/v1/payout-rails/{name}", s.admin(s.putPayoutRail))
+	mux.HandleFunc("GET /sandbox/v1/payout-rails/{name}", s.admin(s.getPayoutRail))
+	mux.HandleFunc("POST /sandbox/v1/payout-rails/{name}/payouts/{attempt_id}/status", s.admin(s.forcePayoutStatus))
+	mux.HandleFunc("POST /sandbox/v1/payouts", s.createPayout)
+	mux.HandleFunc("GET /sandbox/v1/payouts/{attempt_id}", s.getPayout)
 	mux.HandleFunc("GET /sandbox/acs/{id}", s.acsPage)
 	mux.HandleFunc("POST /sandbox/acs/{id}", s.acsDecide)
 	return mux
