@@ -112,6 +112,8 @@ func (s *Server) Routes(e *echo.Echo) {
 
 	e.GET("/dashboard/settings", s.handleSettings, page...)
 	e.POST("/dashboard/settings", s.handleSaveSettings, action...)
+	e.GET("/dashboard/payment-methods", s.handlePaymentMethods, page...)
+	e.POST("/dashboard/payment-methods", s.handleSavePaymentMethods, action...)
 }
 
 // homePath is where a login lands.
@@ -280,7 +282,7 @@ func requestID(c echo.Context) string {
 
 // pageTemplates are the pages the package renders; New refuses to start
 // when one is missing.
-var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html"}
+var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html"}
 
 // checkTemplates makes sure every page exists and the layout renders, so a
 // broken template stops the binary at start.
