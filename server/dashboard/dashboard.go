@@ -114,6 +114,12 @@ func (s *Server) Routes(e *echo.Echo) {
 	e.POST("/dashboard/settings", s.handleSaveSettings, action...)
 	e.GET("/dashboard/payment-methods", s.handlePaymentMethods, page...)
 	e.POST("/dashboard/payment-methods", s.handleSavePaymentMethods, action...)
+	e.GET("/dashboard/gateways", s.handleGateways, page...)
+	e.GET("/dashboard/gateways/new", s.handleNewGateway, page...)
+	e.POST("/dashboard/gateways", s.handleCreateGateway, action...)
+	e.GET("/dashboard/gateways/:name", s.handleGateway, page...)
+	e.POST("/dashboard/gateways/:name", s.handleUpdateGateway, action...)
+	e.POST("/dashboard/gateways/:name/enabled", s.handleToggleGateway, action...)
 }
 
 // homePath is where a login lands.
@@ -282,7 +288,8 @@ func requestID(c echo.Context) string {
 
 // pageTemplates are the pages the package renders; New refuses to start
 // when one is missing.
-var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html"}
+var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html",
+	"dashboard_gateways.html", "dashboard_gateway.html"}
 
 // checkTemplates makes sure every page exists and the layout renders, so a
 // broken template stops the binary at start.

@@ -395,8 +395,11 @@ func checkPage(t *testing.T, ctx context.Context) {
 		t.Errorf("CSP violations: %v", v)
 	}
 	if w := eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`); !w {
-		t.Errorf("%s is wider than the %dpx window (%dpx)", eval[string](t, ctx, `location.pathname`),
-			eval[int](t, ctx, `window.innerWidth`), eval[int](t, ctx, `document.documentElement.scrollWidth`))
+		t.Errorf("%s is wider than the %dpx window (%dpx): %v", eval[string](t, ctx, `location.pathname`),
+			eval[int](t, ctx, `window.innerWidth`), eval[int](t, ctx, `document.documentElement.scrollWidth`),
+			eval[[]string](t, ctx, `Array.prototype.filter.call(document.querySelectorAll('body *'), function (e) {
+				return e.getBoundingClientRect().right > window.innerWidth + 1;
+			}).slice(0, 5).map(function (e) { return e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right); })`))
 	}
 	unlabelled := eval[[]string](t, ctx, `Array.prototype.filter.call(
 		document.querySelectorAll('input:not([type=hidden]), select, textarea'),
