@@ -88,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	var err error
 	s.tmpl, err = template.New("").Funcs(template.FuncMap{
-		"asset": cfg.AssetURL, "ferr": fieldErr, "invalid": invalidAttrs,
+		"asset": cfg.AssetURL, "ferr": fieldErr, "invalid": invalidAttrs, "rf": ruleFieldName,
 	}).ParseFS(templates.FS, "dashboard_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard.New: parsing templates: %w", err)
@@ -120,6 +120,8 @@ func (s *Server) Routes(e *echo.Echo) {
 	e.GET("/dashboard/gateways/:name", s.handleGateway, page...)
 	e.POST("/dashboard/gateways/:name", s.handleUpdateGateway, action...)
 	e.POST("/dashboard/gateways/:name/enabled", s.handleToggleGateway, action...)
+	e.GET("/dashboard/routing", s.handleRouting, page...)
+	e.POST("/dashboard/routing", s.handleSaveRouting, action...)
 }
 
 // homePath is where a login lands.
@@ -289,7 +291,7 @@ func requestID(c echo.Context) string {
 // pageTemplates are the pages the package renders; New refuses to start
 // when one is missing.
 var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html",
-	"dashboard_gateways.html", "dashboard_gateway.html"}
+	"dashboard_gateways.html", "dashboard_gateway.html", "dashboard_routing.html"}
 
 // checkTemplates makes sure every page exists and the layout renders, so a
 // broken template stops the binary at start.
