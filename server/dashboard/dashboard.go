@@ -29,6 +29,7 @@ import (
 	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
 	"switchyard/server/store"
+	"switchyard/server/webhook"
 	"switchyard/templates"
 )
 
@@ -68,6 +69,8 @@ type Server struct {
 	lockout    store.Lockout
 	sessionTTL time.Duration
 	tmpl       *template.Template
+	// webhookClient sends test webhooks; it follows no redirects.
+	webhookClient *http.Client
 }
 
 // New parses the dashboard templates; a missing or broken one is an error.
@@ -75,7 +78,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Service == nil || cfg.DB == nil || cfg.Log == nil || cfg.AssetURL == nil {
 		return nil, errors.New("dashboard.New: Service, DB, Log and AssetURL are required")
 	}
-	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL}
+	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL,
+		webhookClient: webhook.DefaultClient()}
 	if s.lockout.MaxFailures <= 0 {
 		s.lockout = DefaultLockout
 	}
@@ -88,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	var err error
 	s.tmpl, err = template.New("").Funcs(template.FuncMap{
-		"asset": cfg.AssetURL, "ferr": fieldErr, "invalid": invalidAttrs, "rf": ruleFieldName,
+		"asset": cfg.AssetURL, "ferr": fieldErr, "invalid": invalidAttrs, "rf": ruleFieldName, "time": formatTime,
 	}).ParseFS(templates.FS, "dashboard_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard.New: parsing templates: %w", err)
@@ -122,6 +126,13 @@ func (s *Server) Routes(e *echo.Echo) {
 	e.POST("/dashboard/gateways/:name/enabled", s.handleToggleGateway, action...)
 	e.GET("/dashboard/routing", s.handleRouting, page...)
 	e.POST("/dashboard/routing", s.handleSaveRouting, action...)
+	e.GET("/dashboard/developers", s.handleDevelopers, page...)
+	e.POST("/dashboard/developers/api-keys", s.handleCreateAPIKey, action...)
+	e.POST("/dashboard/developers/api-keys/:key_id/revoke", s.handleRevokeAPIKey, action...)
+	e.POST("/dashboard/developers/response-key", s.handleRotateResponseKey, action...)
+	e.POST("/dashboard/developers/webhook-test", s.handleTestWebhook, action...)
+	e.GET("/dashboard/developers/webhooks/:event_id", s.handleWebhookEvent, page...)
+	e.POST("/dashboard/developers/webhooks/:event_id/resend", s.handleResendWebhook, action...)
 }
 
 // homePath is where a login lands.
@@ -283,6 +294,14 @@ func (s *Server) setSecurityHeaders(c echo.Context) {
 	}
 }
 
+// formatTime shows a time in UTC to the minute (templates: {{time .At}}).
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
 // requestID is the id the api middleware gave the request.
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
@@ -291,7 +310,8 @@ func requestID(c echo.Context) string {
 // pageTemplates are the pages the package renders; New refuses to start
 // when one is missing.
 var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html",
-	"dashboard_gateways.html", "dashboard_gateway.html", "dashboard_routing.html"}
+	"dashboard_gateways.html", "dashboard_gateway.html", "dashboard_routing.html",
+	"dashboard_developers.html", "dashboard_webhook_event.html"}
 
 // checkTemplates makes sure every page exists and the layout renders, so a
 // broken template stops the binary at start.
