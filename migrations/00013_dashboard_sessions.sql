@@ -2,6 +2,9 @@
 -- every replica. Only the SHA-256 of the session id is stored: a leaked
 -- table does not let anyone in. csrf_token is the per-session token every
 -- dashboard form carries.
+--
+-- Failed dashboard logins per login name, for the lockout after repeated
+-- failures; shared through the database so the count holds across replicas.
 
 -- +goose Up
 CREATE TABLE dashboard_sessions (
@@ -15,5 +18,14 @@ CREATE TABLE dashboard_sessions (
     KEY dashboard_sessions_expires (expires_at)
 );
 
+CREATE TABLE dashboard_login_failures (
+    login         VARCHAR(255) NOT NULL,
+    failures      INT          NOT NULL,
+    first_at      DATETIME(6)  NOT NULL,
+    locked_until  DATETIME(6)  NULL,
+    PRIMARY KEY (login)
+);
+
 -- +goose Down
+DROP TABLE dashboard_login_failures;
 DROP TABLE dashboard_sessions;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,4 +149,42 @@ func TestPaymentMethods(t *testing.T) {
 	if !hostedHas(t, "UPI") {
 		t.Errorf("UPI did not come back")
 	}
+
+	t.Run("banks, wallets and card brands", func(t *testing.T) {
+		options := func(method string) string {
+			return eval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('form[data-method="`+method+`"] option, form[data-method="`+method+`"] input[type=radio]'), function (e) { return e.value; }).filter(Boolean).join(',')`)
+		}
+		hostedHas(t, "NB")
+		if v := options("NB"); !strings.Contains(v, "NB_YESB") {
+			t.Fatalf("the hosted page's banks %q lack NB_YESB to begin with", v)
+		}
+		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), waitPath("/dashboard/payment-methods"))
+		checkPage(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.ID("opt_NB_YESB")), chromedp.Click(chromedp.ID("opt_MOBIKWIK")), chromedp.Click(chromedp.ID("opt_AMEX")),
+			submit(`form button.primary`, "/dashboard/payment-methods"))
+		if eval[bool](t, ctx, `document.getElementById('opt_NB_YESB').checked || !document.getElementById('opt_NB_HDFC').checked`) {
+			t.Errorf("bank choices not saved as made")
+		}
+		hostedHas(t, "NB")
+		if v := options("NB"); strings.Contains(v, "NB_YESB") || !strings.Contains(v, "NB_HDFC") {
+			t.Errorf("the hosted page's banks: %q", v)
+		}
+		if v := options("WALLET"); strings.Contains(v, "MOBIKWIK") || !strings.Contains(v, "PAYTM") {
+			t.Errorf("the hosted page's wallets: %q", v)
+		}
+		body := h.send(h.client, http.MethodGet, "/merchants/shop_methods/paymentmethods", "", "").want(t, http.StatusOK).Body
+		if strings.Contains(body, `"AMEX"`) || strings.Contains(body, `"NB_YESB"`) || !strings.Contains(body, `"VISA"`) {
+			t.Errorf("the public list: %s", body)
+		}
+		// A payment with a brand turned off is refused.
+		h.createOrder(shop, "ord_methods_amex", "10.00")
+		res := h.merchantAPI(shop.APIKey, http.MethodPost, "/txns", url.Values{
+			"order_id": {"ord_methods_amex"}, "merchant_id": {"shop_methods"}, "payment_method_type": {"CARD"},
+			"card_number": {"378282246310005"}, "card_exp_month": {"12"}, "card_exp_year": {"2040"}, "card_security_code": {"1234"},
+			"format": {"json"},
+		})
+		if res.Code != http.StatusBadRequest || !strings.Contains(res.Body, "AMEX is not enabled") {
+			t.Errorf("an AMEX payment: %d %s", res.Code, res.Body)
+		}
+	})
 }
