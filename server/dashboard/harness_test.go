@@ -408,4 +408,37 @@ func checkPage(t *testing.T, ctx context.Context) {
 	if len(unlabelled) > 0 {
 		t.Errorf("form controls without a label: %v", unlabelled)
 	}
+	if low := eval[[]string](t, ctx, contrastProbe); len(low) > 0 {
+		t.Errorf("text below WCAG AA contrast (4.5:1; 3:1 for large text): %v", low)
+	}
 }
+
+// contrastProbe lists visible text whose colour against its (nearest
+// opaque) background is below WCAG AA.
+const contrastProbe = `(function () {
+	function rgb(s) { var m = s.match(/[\d.]+/g) || [0, 0, 0, 0]; return m.map(Number); }
+	function lum(c) {
+		var a = c.slice(0, 3).map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+		return 0.2126 * a[0] + 0.7152 * a[1] + 0.0722 * a[2];
+	}
+	function bg(el) {
+		for (; el; el = el.parentElement) {
+			var c = rgb(getComputedStyle(el).backgroundColor);
+			if (c.length < 4 || c[3] > 0.9) return c;
+		}
+		return [255, 255, 255];
+	}
+	var out = [];
+	document.querySelectorAll('body *').forEach(function (el) {
+		var text = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+		var r = el.getBoundingClientRect();
+		if (!text || r.width < 2 || r.height < 2) return;
+		var cs = getComputedStyle(el);
+		if (cs.visibility === 'hidden' || cs.display === 'none') return;
+		var l1 = lum(rgb(cs.color)), l2 = lum(bg(el));
+		var ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+		var large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && parseInt(cs.fontWeight, 10) >= 700);
+		if (ratio < (large ? 3 : 4.5)) out.push(el.tagName + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+	});
+	return out;
+})()`
