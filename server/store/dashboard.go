@@ -27,7 +27,7 @@ const sessionSweep = 100
 func (db *DB) CreateDashboardSession(ctx context.Context, s *DashboardSession) error {
 	return db.Tx(ctx, func(tx *sqlx.Tx, now time.Time) error {
 		s.CreatedAt = now
-		if _, err := tx.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE expires_at < ? LIMIT `+fmt.Sprint(sessionSweep), now); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE expires_at <= ? LIMIT `+fmt.Sprint(sessionSweep), now); err != nil {
 			return fmt.Errorf("store.CreateDashboardSession: sweeping: %w", err)
 		}
 		_, err := tx.NamedExecContext(ctx, `
