@@ -133,6 +133,13 @@ func (s *Server) Routes(e *echo.Echo) {
 	e.POST("/dashboard/developers/webhook-test", s.handleTestWebhook, action...)
 	e.GET("/dashboard/developers/webhooks/:event_id", s.handleWebhookEvent, page...)
 	e.POST("/dashboard/developers/webhooks/:event_id/resend", s.handleResendWebhook, action...)
+
+	// Any other dashboard page: the HTML not-found page (or the login).
+	e.GET("/dashboard/*", s.handleNotFound, page...)
+}
+
+func (s *Server) handleNotFound(c echo.Context) error {
+	return s.fail(c, pay.Errorf(pay.ENOTFOUND, "page not found"))
 }
 
 // homePath is where a login lands.

@@ -37,11 +37,14 @@ type harness struct {
 	client *http.Client
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*app.Config)) *harness {
 	t.Helper()
 	cfg := app.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: storetest.DSN(t), Sandbox: true, AdminToken: adminToken,
 		MasterKeys: map[int][]byte{storetest.MasterKeyVersion: storetest.MasterKey()},
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.Open(context.Background(), cfg, log)
@@ -67,7 +70,13 @@ func newHarness(t *testing.T) *harness {
 			t.Errorf("app.Close: %v", err)
 		}
 	})
-	return &harness{t: t, URL: a.URL(), App: a, client: &http.Client{
+	base := a.URL()
+	if !strings.HasPrefix(base, "http://"+cfg.Addr) && cfg.Addr != "127.0.0.1:0" {
+		// A public URL of its own (https behind a proxy): requests go to
+		// the listen address.
+		base = "http://" + cfg.Addr
+	}
+	return &harness{t: t, URL: base, App: a, client: &http.Client{
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

@@ -1,12 +1,15 @@
 package dashboard_test
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"switchyard/server/app"
 )
 
 // TestLogin: the login form lets a merchant in with the credentials the
@@ -171,4 +174,70 @@ func TestCSRF(t *testing.T) {
 			url.Values{"csrf_token": {s.csrf("/dashboard/settings")}}.Encode(), "Origin", "https://evil.example").want(t, http.StatusForbidden)
 		s.get("/dashboard/settings").want(t, http.StatusOK)
 	})
+}
+
+// TestHTTPSCookies: behind an https public URL the session cookie is
+// __Host- prefixed and Secure, pages send HSTS, and the CSRF check wants
+// the https origin.
+func TestHTTPSCookies(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	const public = "https://pay.shop.example"
+	h := newHarness(t, func(c *app.Config) { c.Addr, c.PublicURL = addr, public })
+	shop := h.createMerchant("shop_https")
+
+	page := h.send(h.client, http.MethodGet, "/dashboard", "", "").want(t, http.StatusOK)
+	if v := page.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(v, "max-age=") {
+		t.Errorf("HSTS %q", v)
+	}
+	var loginCookie *http.Cookie
+	for _, ck := range (&http.Response{Header: page.Header}).Cookies() {
+		if ck.Name == "__Host-sy_dash_login" {
+			loginCookie = ck
+		}
+	}
+	if loginCookie == nil || !loginCookie.Secure || loginCookie.Path != "/" {
+		t.Fatalf("login cookie %+v", loginCookie)
+	}
+	token := csrfInput.FindStringSubmatch(page.Body)[1]
+	form := url.Values{"csrf_token": {token}, "login": {shop.DashboardLogin}, "password": {shop.DashboardPassword}}.Encode()
+	cookie := "__Host-sy_dash_login=" + loginCookie.Value
+	// The listener's own http origin is not the public one.
+	h.send(h.client, http.MethodPost, "/dashboard", "application/x-www-form-urlencoded", form, "Cookie", cookie, "Origin", "http://evil.example").
+		want(t, http.StatusForbidden)
+	res := h.send(h.client, http.MethodPost, "/dashboard", "application/x-www-form-urlencoded", form, "Cookie", cookie, "Origin", public).
+		want(t, http.StatusSeeOther)
+	var session string
+	for _, v := range res.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "__Host-sy_dash=") {
+			session = v
+		}
+	}
+	for _, want := range []string{"Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(session, want) {
+			t.Errorf("session cookie %q lacks %s", session, want)
+		}
+	}
+	if strings.Contains(session, "Domain=") {
+		t.Errorf("a __Host- cookie must not name a domain: %q", session)
+	}
+}
+
+// TestNotFoundPage: an unknown dashboard page is the HTML not-found page
+// when logged in, the login otherwise.
+func TestNotFoundPage(t *testing.T) {
+	h := newHarness(t)
+	shop := h.createMerchant("shop_404")
+	res := h.send(h.client, http.MethodGet, "/dashboard/no-such-page", "", "").want(t, http.StatusSeeOther)
+	if res.Header.Get("Location") != "/dashboard" {
+		t.Errorf("logged out: location %q", res.Header.Get("Location"))
+	}
+	s := h.login(shop)
+	if body := s.get("/dashboard/no-such-page").want(t, http.StatusNotFound).Body; !strings.Contains(body, "There is nothing here") {
+		t.Errorf("404 page: %.300s", body)
+	}
 }
