@@ -90,6 +90,33 @@ func TestRouting(t *testing.T) {
 		}
 	})
 
+	t.Run("reorder and delete rules", func(t *testing.T) {
+		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"),
+			chromedp.SendKeys(chromedp.ID("r1_name"), "nb_a"),
+			chromedp.Click(chromedp.ID("r1_pmt_NB")),
+			chromedp.SetValue(chromedp.ID("r1_action"), "PRIORITY"),
+			chromedp.SendKeys(chromedp.ID("r1_gateways"), "sandbox_a"),
+			submit(`button[value=save]`, "/dashboard/routing"))
+		names := func() string {
+			var out []string
+			for _, r := range stored(t).Rules {
+				out = append(out, r.Name)
+			}
+			return strings.Join(out, ",")
+		}
+		if n := names(); n != "upi_b,nb_a" {
+			t.Fatalf("rules %q (alert %q)", n, text(t, "[role=alert]"))
+		}
+		do(t, ctx, chromedp.SetValue(chromedp.ID("r1_position"), "0"), submit(`button[value=save]`, "/dashboard/routing"))
+		if n := names(); n != "nb_a,upi_b" {
+			t.Errorf("after moving nb_a first: %q", n)
+		}
+		do(t, ctx, chromedp.Click(chromedp.ID("r0_delete")), submit(`button[value=save]`, "/dashboard/routing"))
+		if n := names(); n != "upi_b" {
+			t.Errorf("after deleting nb_a: %q", n)
+		}
+	})
+
 	t.Run("preview", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"),
 			chromedp.SetValue(chromedp.ID("sample_type"), "UPI"),
