@@ -176,6 +176,13 @@ func TestPaymentMethods(t *testing.T) {
 		if strings.Contains(body, `"AMEX"`) || strings.Contains(body, `"NB_YESB"`) || !strings.Contains(body, `"VISA"`) {
 			t.Errorf("the public list: %s", body)
 		}
+		var m struct {
+			Disabled []string `json:"disabled_payment_methods"`
+		}
+		h.admin(http.MethodGet, "/merchants/shop_methods", nil).want(t, http.StatusOK).decode(t, &m)
+		if strings.Join(m.Disabled, ",") != "AMEX,NB_YESB,MOBIKWIK" {
+			t.Errorf("the admin API shows disabled_payment_methods %v", m.Disabled)
+		}
 		// A payment with a brand turned off is refused.
 		h.createOrder(shop, "ord_methods_amex", "10.00")
 		res := h.merchantAPI(shop.APIKey, http.MethodPost, "/txns", url.Values{
