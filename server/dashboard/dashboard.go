@@ -45,16 +45,13 @@ type Config struct {
 	// AssetURL returns the versioned URL of a static.FS file; the hosted
 	// checkout serves /static/ (checkout.Server.AssetURL).
 	AssetURL func(name string) (string, error)
-	// Lockout is the failed-login policy; DefaultLockout if zero.
+	// Lockout is the failed-login policy; 5 failures within 15 minutes
+	// lock a login for 15 minutes if zero.
 	Lockout store.Lockout
 	// SessionTTL is how long a login lasts; DefaultSessionTTL if zero.
 	SessionTTL time.Duration
 }
 
-// DefaultLockout locks a login for 15 minutes after 5 failures within 15
-// minutes: slow enough to stop guessing, short enough that a merchant who
-// mistyped does not need the operator.
-var DefaultLockout = store.Lockout{MaxFailures: 5, Window: 15 * time.Minute, LockFor: 15 * time.Minute}
 
 // DefaultSessionTTL is a working day.
 const DefaultSessionTTL = 8 * time.Hour
@@ -81,7 +78,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL,
 		webhookClient: webhook.DefaultClient()}
 	if s.lockout.MaxFailures <= 0 {
-		s.lockout = DefaultLockout
+		// Slow enough to stop guessing, short enough that a merchant who
+		// mistyped does not need the operator.
+		s.lockout = store.Lockout{MaxFailures: 5, Window: 15 * time.Minute, LockFor: 15 * time.Minute}
 	}
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = DefaultSessionTTL
