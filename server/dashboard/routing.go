@@ -60,7 +60,6 @@ type routingForm struct {
 	SampleAmount    string
 	SampleCurrency  string
 	Preview         *previewView
-	PreviewIsSaved  bool
 	RuleCount       int
 	GatewaysMissing bool
 }
@@ -169,31 +168,24 @@ func (s *Server) handleSaveRouting(c echo.Context) error {
 		return s.fail(c, pay.Errorf(pay.EINVALID, "malformed form"))
 	}
 	f, cfg, blockOf, problems := parseRoutingForm(form)
-	v := view{Title: "Routing"}
 	f.complete(gateways)
 	refuse := func(err error) error {
 		mapRuleErrors(&f, err, blockOf)
-		v.Data = f
-		return s.refuse(c, "dashboard_routing.html", v, err)
-	}
-	if form.Get("do") == "preview" {
-		p := orchestrator.PreviewPayment{
-			MethodType: f.SampleType, Method: strings.ToUpper(f.SampleMethod), CardBIN: f.SampleBIN,
-			Amount: f.SampleAmount, Currency: strings.ToUpper(f.SampleCurrency),
-		}
-		var d *routing.Decision
-		if err := problems.Err(); err != nil {
-			return refuse(err)
-		}
-		if d, err = s.svc.PreviewRouting(ctx, m, cfg, p); err != nil {
-			return refuse(err)
-		}
-		f.Preview = explain(d)
-		v.Data = f
-		return s.render(c, http.StatusOK, "dashboard_routing.html", v)
+		return s.refuse(c, "dashboard_routing.html", view{Title: "Routing", Data: f}, err)
 	}
 	if err := problems.Err(); err != nil {
 		return refuse(err)
+	}
+	if form.Get("do") == "preview" {
+		d, err := s.svc.PreviewRouting(ctx, m, cfg, orchestrator.PreviewPayment{
+			MethodType: f.SampleType, Method: strings.ToUpper(f.SampleMethod), CardBIN: f.SampleBIN,
+			Amount: f.SampleAmount, Currency: strings.ToUpper(f.SampleCurrency),
+		})
+		if err != nil {
+			return refuse(err)
+		}
+		f.Preview = explain(d)
+		return s.render(c, http.StatusOK, "dashboard_routing.html", view{Title: "Routing", Data: f})
 	}
 	if _, err := s.svc.PutRouting(ctx, m.ID, cfg); err != nil {
 		return refuse(err)
