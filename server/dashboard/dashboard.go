@@ -52,7 +52,6 @@ type Config struct {
 	SessionTTL time.Duration
 }
 
-
 // DefaultSessionTTL is a working day.
 const DefaultSessionTTL = 8 * time.Hour
 
