@@ -28,10 +28,8 @@ func (s *Server) handleSession(c echo.Context) error {
 	groups := make([]PaymentMethodGroup, 0, len(types))
 	for _, t := range types {
 		g := PaymentMethodGroup{PaymentMethodType: t, PaymentMethods: []PaymentMethod{}}
-		for _, pm := range pay.Catalog {
-			if pm.Type == t {
-				g.PaymentMethods = append(g.PaymentMethods, PaymentMethod{PaymentMethod: pm.Code, Description: pm.Description})
-			}
+		for _, pm := range m.Instruments(t) {
+			g.PaymentMethods = append(g.PaymentMethods, PaymentMethod{PaymentMethod: pm.Code, Description: pm.Description})
 		}
 		groups = append(groups, g)
 	}

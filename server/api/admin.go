@@ -59,6 +59,7 @@ type merchantSettings struct {
 	AutoRefundThresholdMinutes *int      `json:"auto_refund_threshold_minutes"`
 	AutoRefundMultipleCharged  *bool     `json:"auto_refund_multiple_charged"`
 	EnabledPaymentMethods      *[]string `json:"enabled_payment_methods"`
+	DisabledPaymentMethods     *[]string `json:"disabled_payment_methods"`
 }
 
 func (ms *merchantSettings) apply(m *pay.Merchant) {
@@ -72,6 +73,7 @@ func (ms *merchantSettings) apply(m *pay.Merchant) {
 	setIf(&m.AutoRefundThresholdMinutes, ms.AutoRefundThresholdMinutes)
 	setIf(&m.AutoRefundMultipleCharged, ms.AutoRefundMultipleCharged)
 	setIf(&m.EnabledPaymentMethods, ms.EnabledPaymentMethods)
+	setIf(&m.DisabledPaymentMethods, ms.DisabledPaymentMethods)
 	if ms.DefaultCurrency != nil {
 		m.DefaultCurrency = strings.ToUpper(*ms.DefaultCurrency)
 	}
@@ -102,6 +104,7 @@ type merchantJSON struct {
 	AutoRefundThresholdMinutes int                `json:"auto_refund_threshold_minutes"`
 	AutoRefundMultipleCharged  bool               `json:"auto_refund_multiple_charged"`
 	EnabledPaymentMethods      []string           `json:"enabled_payment_methods"`
+	DisabledPaymentMethods     []string           `json:"disabled_payment_methods"`
 	DashboardLogin             string             `json:"dashboard_login"`
 	Routing                    *pay.RoutingConfig `json:"routing"`
 	CreatedAt                  string             `json:"created_at"`
@@ -116,7 +119,8 @@ func newMerchantJSON(m *pay.Merchant) merchantJSON {
 		DefaultCurrency: m.DefaultCurrency, OrderTimeoutMinutes: int(m.OrderTimeout / time.Minute),
 		AutoRefundConflicted: m.AutoRefundConflicted, AutoRefundThresholdMinutes: m.AutoRefundThresholdMinutes,
 		AutoRefundMultipleCharged: m.AutoRefundMultipleCharged, EnabledPaymentMethods: m.EnabledPaymentMethods,
-		DashboardLogin: m.DashboardLogin, Routing: &m.Routing,
+		DisabledPaymentMethods: nonNil(m.DisabledPaymentMethods),
+		DashboardLogin:         m.DashboardLogin, Routing: &m.Routing,
 		CreatedAt: formatTime(m.CreatedAt), UpdatedAt: formatTime(m.UpdatedAt),
 	}
 }
@@ -344,6 +348,14 @@ func (s *Server) handleAdminRotateResponseKey(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"merchant_id": c.Param("id"), "response_key": key})
+}
+
+// nonNil shows a missing list as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func upper(s []string) []string {

@@ -232,7 +232,7 @@ func (s *Server) handlePaymentMethods(c echo.Context) error {
 	out := []paymentMethodJSON{}
 	for _, pm := range pay.Catalog {
 		for _, t := range types {
-			if pm.Type == t {
+			if pm.Type == t && m.InstrumentEnabled(pm.Code) {
 				out = append(out, paymentMethodJSON{PaymentMethodType: pm.Type, PaymentMethod: pm.Code, Description: pm.Description})
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"switchyard/server/checkout"
 	"switchyard/server/connector"
 	"switchyard/server/connector/sandbox"
+	"switchyard/server/dashboard"
 	"switchyard/server/live"
 	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
@@ -153,6 +154,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 		return nil, err
 	}
 
+	dash, err := dashboard.New(dashboard.Config{
+		Service: a.Service, DB: a.DB, Log: log.With("component", "dashboard"), PublicURL: cfg.PublicURL, AssetURL: pages.AssetURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(a.DB.SQL(), "switchyard"))
@@ -179,7 +187,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 	a.payouts = payout.NewWorker(payouts)
 	srv := api.New(api.Config{
 		Service: a.Service, DB: a.DB, Log: log, AdminToken: cfg.AdminToken, Sandbox: cfg.Sandbox,
-		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages}, Mounts: mounts, Payouts: payouts,
+		Ready: a.DB.Ready, Metrics: reg, Surfaces: []api.Surface{sdk, pages, dash}, Mounts: mounts, Payouts: payouts,
 	})
 	a.server = &http.Server{
 		Handler:           srv.Handler(),

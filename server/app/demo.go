@@ -19,6 +19,10 @@ type Demo struct {
 	ResponseKey string
 	PaymentLink string
 	OrderID     string
+	// DashboardPassword is set when the merchant was just created: the
+	// stored hash cannot be shown again.
+	DashboardLogin    string
+	DashboardPassword string
 }
 
 // SeedDemo makes sure the demo merchant exists with a sandbox gateway
@@ -38,6 +42,7 @@ func (a *App) SeedDemo(ctx context.Context) (Demo, error) {
 			return d, err
 		}
 		d.APIKey, d.ResponseKey = creds.APIKey, creds.ResponseKey
+		d.DashboardLogin, d.DashboardPassword = creds.DashboardLogin, creds.DashboardPassword
 		_, err = svc.PutGateway(ctx, &pay.GatewayAccount{
 			MerchantID: DemoMerchantID, Name: "sandbox_a", Connector: "sandbox", Enabled: true,
 			Credentials:    map[string]string{"processor": "A"},
@@ -89,6 +94,9 @@ func (a *App) PrintBanner(w io.Writer, d *Demo) {
 			fmt.Fprintf(w, "  demo response key: %s\n", d.ResponseKey)
 		}
 		fmt.Fprintf(w, "  checkout link:     %s   (order %s)\n", d.PaymentLink, d.OrderID)
+		if d.DashboardPassword != "" {
+			fmt.Fprintf(w, "  dashboard:         %s/dashboard   (login %s, password %s)\n", a.Config.PublicURL, d.DashboardLogin, d.DashboardPassword)
+		}
 		fmt.Fprintf(w, "  try:  curl -u %s: %s/orders/%s\n", d.APIKey, a.Config.PublicURL, d.OrderID)
 	}
 	fmt.Fprintln(w)

@@ -140,11 +140,7 @@ func (s *Server) handlePage(c echo.Context) error {
 	for _, t := range types {
 		mv := methodView{Type: t, Label: methodLabels[t], Amount: p.Amount}
 		if t == pay.MethodNB || t == pay.MethodWallet {
-			for _, pm := range pay.Catalog {
-				if pm.Type == t {
-					mv.Options = append(mv.Options, pm)
-				}
-			}
+			mv.Options = m.Instruments(t)
 		}
 		p.Methods = append(p.Methods, mv)
 	}

@@ -164,7 +164,7 @@ func (s *Service) AvailableMethods(ctx context.Context, m *pay.Merchant, currenc
 	}
 	var out []string
 	for _, t := range pay.PaymentMethodTypes {
-		if !m.MethodEnabled(t) {
+		if len(m.Instruments(t)) == 0 {
 			continue
 		}
 		for _, g := range gateways {

@@ -74,6 +74,9 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 	if !m.MethodEnabled(in.PaymentMethodType) {
 		return nil, pay.Invalid("payment_method_type", in.PaymentMethodType+" is not enabled for this merchant")
 	}
+	if !m.InstrumentEnabled(in.PaymentMethod) {
+		return nil, pay.Invalid("payment_method", in.PaymentMethod+" is not enabled for this merchant")
+	}
 	o, err := s.db.OrderByID(ctx, orderUUID)
 	if err != nil || o.MerchantID != m.ID {
 		return nil, pay.Errorf(pay.ENOTFOUND, "order not found")

@@ -39,6 +39,9 @@ type Merchant struct {
 	AutoRefundThresholdMinutes int
 	AutoRefundMultipleCharged  bool
 	EnabledPaymentMethods      []string
+	// DisabledPaymentMethods are catalog codes (card brands, banks,
+	// wallets) turned off within an enabled type.
+	DisabledPaymentMethods []string
 	// ResponseKey signs return-URL parameters and webhooks (HMAC-SHA256).
 	ResponseKey    string
 	DashboardLogin string
@@ -91,6 +94,33 @@ func (m *Merchant) MethodEnabled(t string) bool {
 	return false
 }
 
+// Instruments returns the catalog instruments of type t the merchant
+// accepts: none when the type is off, else those not turned off.
+func (m *Merchant) Instruments(t string) []PaymentMethod {
+	if !m.MethodEnabled(t) {
+		return nil
+	}
+	var out []PaymentMethod
+	for _, pm := range Catalog {
+		if pm.Type == t && m.InstrumentEnabled(pm.Code) {
+			out = append(out, pm)
+		}
+	}
+	return out
+}
+
+// InstrumentEnabled reports whether the merchant has not turned off the
+// instrument with catalog code code (its type is checked separately, by
+// MethodEnabled).
+func (m *Merchant) InstrumentEnabled(code string) bool {
+	for _, d := range m.DisabledPaymentMethods {
+		if d == code {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidateSettings checks the merchant's settings, naming each bad field.
 func (m *Merchant) ValidateSettings() error {
 	var p Problems
@@ -139,6 +169,11 @@ func (m *Merchant) ValidateSettings() error {
 			p.Add("enabled_payment_methods", "lists "+t+" twice")
 		}
 		seen[t] = true
+	}
+	for _, code := range m.DisabledPaymentMethods {
+		if methodTypeOf(code) == "" || code != strings.ToUpper(code) {
+			p.Add("disabled_payment_methods", "unknown payment method "+strconv.Quote(code))
+		}
 	}
 	return p.Err()
 }

@@ -28,6 +28,7 @@ type merchantRow struct {
 	AutoRefundThresholdMinutes int       `db:"auto_refund_threshold_minutes"`
 	AutoRefundMultipleCharged  bool      `db:"auto_refund_multiple_charged"`
 	EnabledPaymentMethods      string    `db:"enabled_payment_methods"`
+	DisabledPaymentMethods     string    `db:"disabled_payment_methods"`
 	ResponseKeySealed          []byte    `db:"response_key_sealed"`
 	SecretsKeyVersion          int       `db:"secrets_key_version"`
 	DashboardLogin             string    `db:"dashboard_login"`
@@ -39,7 +40,7 @@ type merchantRow struct {
 
 const merchantColumns = `id, name, payment_redirect_url, allowed_return_hosts, webhook_url, webhook_username,
 	webhook_password_sealed, default_currency, order_timeout_minutes, auto_refund_conflicted,
-	auto_refund_threshold_minutes, auto_refund_multiple_charged, enabled_payment_methods,
+	auto_refund_threshold_minutes, auto_refund_multiple_charged, enabled_payment_methods, disabled_payment_methods,
 	response_key_sealed, secrets_key_version, dashboard_login, dashboard_password_hash, routing_config,
 	created_at, updated_at`
 
@@ -59,6 +60,7 @@ func (db *DB) merchantToRow(m *pay.Merchant, passwordHash string) (*merchantRow,
 		AutoRefundThresholdMinutes: m.AutoRefundThresholdMinutes,
 		AutoRefundMultipleCharged:  m.AutoRefundMultipleCharged,
 		EnabledPaymentMethods:      mustJSON(nonNilStrings(m.EnabledPaymentMethods)),
+		DisabledPaymentMethods:     mustJSON(nonNilStrings(m.DisabledPaymentMethods)),
 		DashboardLogin:             m.DashboardLogin,
 		DashboardPasswordHash:      passwordHash,
 		RoutingConfig:              mustJSON(m.Routing),
@@ -91,6 +93,7 @@ func (db *DB) rowToMerchant(r *merchantRow) (*pay.Merchant, error) {
 	if err := unmarshalColumns(
 		r.AllowedReturnHosts, &m.AllowedReturnHosts,
 		r.EnabledPaymentMethods, &m.EnabledPaymentMethods,
+		r.DisabledPaymentMethods, &m.DisabledPaymentMethods,
 		r.RoutingConfig, &m.Routing,
 	); err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", r.ID, err)
@@ -132,7 +135,7 @@ func (db *DB) CreateMerchant(ctx context.Context, nm NewMerchant) error {
 			INSERT INTO merchants (`+merchantColumns+`)
 			VALUES (:id, :name, :payment_redirect_url, :allowed_return_hosts, :webhook_url, :webhook_username,
 				:webhook_password_sealed, :default_currency, :order_timeout_minutes, :auto_refund_conflicted,
-				:auto_refund_threshold_minutes, :auto_refund_multiple_charged, :enabled_payment_methods,
+				:auto_refund_threshold_minutes, :auto_refund_multiple_charged, :enabled_payment_methods, :disabled_payment_methods,
 				:response_key_sealed, :secrets_key_version, :dashboard_login, :dashboard_password_hash,
 				:routing_config, :created_at, :updated_at)`, r)
 		if isDuplicate(err) {
@@ -188,7 +191,7 @@ func (db *DB) UpdateMerchant(ctx context.Context, id string, fn func(m *pay.Merc
 				auto_refund_conflicted = :auto_refund_conflicted,
 				auto_refund_threshold_minutes = :auto_refund_threshold_minutes,
 				auto_refund_multiple_charged = :auto_refund_multiple_charged,
-				enabled_payment_methods = :enabled_payment_methods,
+				enabled_payment_methods = :enabled_payment_methods, disabled_payment_methods = :disabled_payment_methods,
 				response_key_sealed = :response_key_sealed, secrets_key_version = :secrets_key_version,
 				routing_config = :routing_config, updated_at = :updated_at
 			WHERE id = :id`, nr)
