@@ -187,8 +187,8 @@ func NewHub(cfg Config) *Hub {
 			// ServeWS checks the origin itself, before upgrading.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		ctx:     ctx,
-		cancel:  cancel,
+		ctx:        ctx,
+		cancel:     cancel,
 		conns:      map[*conn]struct{}{},
 		byOrder:    map[string]map[*conn]struct{}{},
 		byMerchant: map[string]map[*conn]struct{}{},
