@@ -40,17 +40,18 @@ type lineChart struct {
 }
 
 // Chart geometry, in the viewBox's units; the svg scales to its container.
+// The text is 18 units high (dashboard-orders.css): about 12px in a chart
+// scaled down to a phone's width, 20px in one of two columns on a desktop.
 const (
-	chartWidth  = 640
+	chartWidth  = 480
 	chartHeight = 240
-	chartLeft   = 48
-	chartRight  = 12
-	chartTop    = 12
-	chartBottom = 32
+	chartLeft   = 56
+	chartRight  = 14
+	chartTop    = 14
+	chartBottom = 36
 	chartTicks  = 4
-	// chartXLabels is about how many x labels fit without overlapping at
-	// phone width.
-	chartXLabels = 6
+	// chartXLabels is about how many x labels fit without overlapping.
+	chartXLabels = 4
 )
 
 // chartColors are distinguishable from each other and at least 4.5:1
@@ -97,7 +98,7 @@ func (c lineChart) SVG() template.HTML {
 	}
 	every := max(1, int(math.Ceil(float64(n)/chartXLabels)))
 	for i := 0; i < n; i += every {
-		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", num(x(i)), chartHeight-10, esc(c.Labels[i]))
+		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", num(x(i)), chartHeight-8, esc(c.Labels[i]))
 	}
 	b.WriteString("</g>\n")
 
@@ -119,7 +120,7 @@ func (c lineChart) SVG() template.HTML {
 				if dash != "" {
 					dashAttr = ` stroke-dasharray="` + dash + `"`
 				}
-				fmt.Fprintf(&b, `<polyline fill="none" stroke-width="2"%s points="%s"/>`+"\n", dashAttr, strings.Join(run, " "))
+				fmt.Fprintf(&b, `<polyline fill="none" stroke-width="3"%s points="%s"/>`+"\n", dashAttr, strings.Join(run, " "))
 			}
 			run = run[:0]
 		}
@@ -139,7 +140,7 @@ func (c lineChart) SVG() template.HTML {
 			if c.Percent {
 				shown += "%"
 			}
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" data-bucket="%d" data-value="%s"><title>%s, %s: %s %s</title></circle>`+"\n",
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" data-bucket="%d" data-value="%s"><title>%s, %s: %s %s</title></circle>`+"\n",
 				num(x(i)), num(y(v)), i, num(v), esc(s.Name), esc(c.Labels[i]), shown, esc(unit))
 		}
 		b.WriteString("</g>\n")

@@ -165,3 +165,18 @@ func TestRollUp(t *testing.T) {
 		t.Errorf("volume chart %+v", vol)
 	}
 }
+
+func TestDisplayAmount(t *testing.T) {
+	for _, tc := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{10000, "INR", "100.00"}, {4050, "INR", "40.50"}, {1, "INR", "0.01"}, {0, "INR", "0.00"},
+		{500, "JPY", "500"}, {1234, "KWD", "1.234"}, {1200, "KWD", "1.200"},
+	} {
+		if got := displayAmount(tc.minor, tc.currency); got != tc.want {
+			t.Errorf("displayAmount(%d, %s) = %q, want %q", tc.minor, tc.currency, got, tc.want)
+		}
+	}
+}
