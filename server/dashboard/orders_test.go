@@ -1,14 +1,17 @@
 package dashboard_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +69,20 @@ func artifactsDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// screenshot saves the whole page as name in the artifacts directory.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(artifactsDir(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }
 
 // The orders and analytics pages in a real browser at phone width: search
@@ -173,6 +190,7 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 		if v := eval[string](t, ctx, `document.getElementById('amount').value`); v != "60.00" {
 			t.Errorf("refundable after refunding 40.00: %q, want 60.00", v)
 		}
+		screenshot(t, ctx, "dashboard-order.png")
 	})
 
 	t.Run("analytics update live", func(t *testing.T) {
@@ -211,15 +229,7 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 			t.Errorf("success rate after the live payment %q, want 66.7%%", got)
 		}
 		checkPage(t, ctx)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(artifactsDir(t), "dashboard-analytics.png")
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("analytics screenshot: %s", path)
+		screenshot(t, ctx, "dashboard-analytics.png")
 	})
 }
 
@@ -311,4 +321,53 @@ func TestOrderFiltersValidated(t *testing.T) {
 		}
 	}
 	s.get("/dashboard/analytics?range=2y").want(t, http.StatusBadRequest)
+}
+
+// The order page lists each webhook event of the order with its delivery
+// attempts, and "Send again" delivers it once more.
+func TestOrderWebhookDeliveries(t *testing.T) {
+	h := newHarness(t)
+	var received atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(hook.Close)
+	shop := h.createMerchant("shop_w")
+	h.admin(http.MethodPatch, "/merchants/shop_w", map[string]any{"webhook_url": hook.URL + "/hooks"}).want(t, http.StatusOK)
+	h.createOrder(shop, "ord_w_1", "12.00")
+	h.pay(shop, "ord_w_1", cardSuccess)
+	s := h.login(shop)
+
+	succeeded := regexp.MustCompile(`(?s)data-event-id="([^"]+)">\s*<h3><code>ORDER_SUCCEEDED</code> <span class="status status-delivered">delivered</span>.*?HTTP 200`)
+	var page string
+	waitUntil(t, "ORDER_SUCCEEDED delivered on the order page", func() bool {
+		page = s.get("/dashboard/orders/ord_w_1").want(t, http.StatusOK).Body
+		return succeeded.MatchString(page)
+	})
+	event := succeeded.FindStringSubmatch(page)[1]
+	before := received.Load()
+	res := s.post("/dashboard/orders/ord_w_1/events/"+event+"/resend", url.Values{"csrf_token": {s.csrf("/dashboard/orders/ord_w_1")}})
+	if res.Code != http.StatusSeeOther || res.Header.Get("Location") != "/dashboard/orders/ord_w_1" {
+		t.Fatalf("resend: %d to %q", res.Code, res.Header.Get("Location"))
+	}
+	waitUntil(t, "the event sent again", func() bool { return received.Load() > before })
+	waitUntil(t, "a second attempt listed", func() bool {
+		page = s.get("/dashboard/orders/ord_w_1").want(t, http.StatusOK).Body
+		_, item, _ := strings.Cut(page, `data-event-id="`+event+`"`)
+		item, _, _ = strings.Cut(item, "</li>")
+		return strings.Count(item, "HTTP 200") == 2
+	})
+}
+
+// waitUntil polls cond for up to 20 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
