@@ -262,8 +262,10 @@ type orderPage struct {
 	Txns                                                               []txnView
 	Refunds                                                            []refundView
 	Events                                                             []eventView
-	// Refund is the refund form; nil when nothing can be refunded.
-	Refund *refundForm
+	// Refund is the refund form; nil when nothing can be refunded, and
+	// then RefundNote may say why.
+	Refund     *refundForm
+	RefundNote string
 	// StatusAPI is the merchant API path of the order.
 	StatusAPI string
 }
@@ -423,9 +425,14 @@ func (s *Server) orderPage(c echo.Context) (*orderPage, error) {
 		}
 		p.Refunds = append(p.Refunds, rv)
 	}
-	if left := refundable(o, txns); left > 0 {
+	switch left := refundable(o, txns); {
+	case left > 0:
 		p.Refund = &refundForm{Action: orderURL(o.OrderID) + "/refunds", Amount: displayAmount(left, cur),
 			Refundable: formatMoney(left, cur), Currency: cur, UniqueRequestID: "dash_" + pay.RandomHex(12)}
+	case left == 0:
+		p.RefundNote = "Everything charged has been refunded or is being refunded."
+	default:
+		p.RefundNote = "Only a charged order can be refunded."
 	}
 	for _, e := range events {
 		ev := eventView{EventID: e.EventID, Name: e.Name, State: e.State, Created: e.CreatedAt.UTC().Format(timeLayout),
@@ -478,9 +485,10 @@ func (s *Server) handleRefund(c echo.Context) error {
 			return s.fail(c, perr)
 		}
 		if page.Refund != nil {
-			// Keep what was typed, and the same request id: nothing
-			// was refunded under it.
-			page.Refund.Amount, page.Refund.UniqueRequestID = req.Amount, req.UniqueRequestID
+			// Keep what was typed. The form gets a fresh request id:
+			// the refused one refunded nothing, and may be a replayed
+			// old form's, which would be refused again.
+			page.Refund.Amount = req.Amount
 		}
 		return s.refuse(c, "dashboard_order.html", view{Title: "Order " + page.OrderID, Data: page}, err)
 	}

@@ -294,6 +294,21 @@ func TestRefundFormIsIdempotent(t *testing.T) {
 	if o := h.orderStatus(shop, "ord_r_1"); len(o.Refunds) != 1 {
 		t.Fatalf("%d refunds after submitting one form twice, want 1: %+v", len(o.Refunds), o.Refunds)
 	}
+	// The rest, then nothing is left to refund: the form gives way to a note.
+	page = s.get("/dashboard/orders/ord_r_1").want(t, http.StatusOK).Body
+	m = regexp.MustCompile(`name="unique_request_id" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil || m[1] == form.Get("unique_request_id") || !strings.Contains(page, `value="20.00"`) {
+		t.Fatalf("second rendering of the form: request id %v (first %s), 20.00 prefilled: %v", m, form.Get("unique_request_id"), strings.Contains(page, `value="20.00"`))
+	}
+	s.post("/dashboard/orders/ord_r_1/refunds", url.Values{"csrf_token": {form.Get("csrf_token")}, "unique_request_id": {m[1]},
+		"amount": {"20.00"}}).want(t, http.StatusSeeOther)
+	page = s.get("/dashboard/orders/ord_r_1").want(t, http.StatusOK).Body
+	if strings.Contains(page, `id="refund-form"`) || !strings.Contains(page, `id="refund-note"`) {
+		t.Errorf("fully refunded order still offers a refund form")
+	}
+	if o := h.orderStatus(shop, "ord_r_1"); len(o.Refunds) != 2 {
+		t.Fatalf("%d refunds, want 2", len(o.Refunds))
+	}
 	// Without the CSRF token nothing happens.
 	delete(form, "csrf_token")
 	form.Set("unique_request_id", "dash_other")

@@ -62,14 +62,21 @@
       });
   }
 
-  // Several changes in a burst (a txn created, then charged) make one refresh.
+  // Several changes in a burst (a txn created, then charged) make one
+  // refresh, and a busy merchant's stream at most one every few seconds:
+  // each refresh runs the aggregate queries again.
+  var minGap = 3000;
+  var last = 0;
   function soon() {
-    if (timer === null) {
-      timer = setTimeout(function () {
-        timer = null;
-        refresh();
-      }, 250);
+    if (timer !== null) {
+      return;
     }
+    var wait = Math.max(250, last + minGap - Date.now());
+    timer = setTimeout(function () {
+      timer = null;
+      last = Date.now();
+      refresh();
+    }, wait);
   }
 
   function connect() {
