@@ -217,13 +217,17 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 			t.Errorf("%d failure reasons, want 1", n)
 		}
 		// A payment made elsewhere shows up without a reload.
-		do(t, ctx, js(`window.__notReloaded = true`))
+		do(t, ctx, js(`window.__notReloaded = true`), js(`document.getElementById('wrap-by-gateway').focus()`))
 		h.createOrder(shop, "ord_live_1", "5.00")
 		h.pay(shop, "ord_live_1", cardSuccess)
 		do(t, ctx, waitFor(`(document.querySelector('#volume-by-gateway g[data-series="sandbox_a"]')||{dataset:{}}).dataset.total === '3'`),
 			waitFor(`document.getElementById('total-successes').textContent === '2'`))
 		if !eval[bool](t, ctx, `window.__notReloaded === true`) {
 			t.Error("the page reloaded instead of updating in place")
+		}
+		// A keyboard user in the table stays there.
+		if id := eval[string](t, ctx, `document.activeElement.id`); id != "wrap-by-gateway" {
+			t.Errorf("focus moved to %q by the update", id)
 		}
 		if got := eval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "66.7%" {
 			t.Errorf("success rate after the live payment %q, want 66.7%%", got)

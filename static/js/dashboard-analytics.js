@@ -43,7 +43,15 @@
         return res.text();
       })
       .then(function (html) {
+        // Keep a keyboard user's place: the swapped-in copy of the focused
+        // element (the scrollable tables have ids) gets the focus back.
+        var active = document.activeElement;
+        var focusedID = active && charts.contains(active) ? active.id : '';
         charts.innerHTML = html;
+        var refocus = focusedID && document.getElementById(focusedID);
+        if (refocus) {
+          refocus.focus({ preventScroll: true });
+        }
         refreshes++;
         charts.setAttribute('data-refreshes', String(refreshes));
       })
