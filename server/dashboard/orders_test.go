@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -149,6 +150,13 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 		}
 		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders?method=UPI"), waitPath("/dashboard/orders"),
 			waitFor(`document.getElementById('orders-empty')`))
+		// Another merchant's order id in the URL: not found, as if it did
+		// not exist.
+		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders/ord_paid_2"), waitPath("/dashboard/orders/ord_paid_2"))
+		if title := eval[string](t, ctx, `document.querySelector('h1').textContent`); title != "Not found" {
+			t.Errorf("another merchant's order shows %q", title)
+		}
+		checkPage(t, ctx)
 	})
 
 	t.Run("refund from the detail page", func(t *testing.T) {
@@ -388,5 +396,48 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The list pages through the orders newest first, each exactly once, and the
+// filters stay on every page.
+func TestOrdersPagination(t *testing.T) {
+	h := newHarness(t)
+	shop := h.createMerchant("shop_pages")
+	for i := range 27 {
+		h.createOrder(shop, fmt.Sprintf("ord_%02d", i), "1.00")
+	}
+	h.createOrder(shop, "other_1", "1.00")
+	s := h.login(shop)
+	rowID := regexp.MustCompile(`<tr data-order-id="([^"]+)"`)
+	older := regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+	var seen []string
+	path := "/dashboard/orders?q=ord_"
+	for pages := 0; path != ""; pages++ {
+		if pages == 3 {
+			t.Fatal("more than 2 pages for 27 orders")
+		}
+		body := s.get(path).want(t, http.StatusOK).Body
+		for _, m := range rowID.FindAllStringSubmatch(body, -1) {
+			seen = append(seen, m[1])
+		}
+		path = ""
+		if m := older.FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+			if !strings.Contains(path, "q=ord_") {
+				t.Fatalf("next page link %s lost the search", path)
+			}
+		}
+		if pages == 1 && !strings.Contains(body, "Newest orders") {
+			t.Error("second page has no link back to the first")
+		}
+	}
+	if len(seen) != 27 || seen[0] != "ord_26" || seen[26] != "ord_00" {
+		t.Fatalf("paged through %d orders: %v", len(seen), seen)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] == seen[i-1] {
+			t.Fatalf("%s listed twice", seen[i])
+		}
 	}
 }
