@@ -49,9 +49,11 @@ type analyticsCharts struct {
 	RangeKey, RangeLabel, From, To string
 	Attempts, Successes, Failures  int
 	SuccessRate                    string
-	Sections                       []analyticsSection
-	TopFailures                    []failureView
-	GeneratedAt                    string
+	// Charged is the kept charges' total per currency ("105.00 INR").
+	Charged     string
+	Sections    []analyticsSection
+	TopFailures []failureView
+	GeneratedAt string
 }
 
 // analyticsSection is the charts and table of one breakdown (by gateway,
@@ -149,6 +151,10 @@ func (s *Server) analyticsCharts(c echo.Context, r analyticsRange) (*analyticsCh
 	if err != nil {
 		return nil, err
 	}
+	charged, err := s.db.ChargedAmounts(ctx, m.ID, from, to)
+	if err != nil {
+		return nil, err
+	}
 	labels := r.labels(from)
 	out := &analyticsCharts{RangeKey: r.Key, RangeLabel: r.Label, From: from.Format(timeLayout), To: to.Format(timeLayout),
 		GeneratedAt: now.UTC().Format(timeLayout)}
@@ -158,6 +164,11 @@ func (s *Server) analyticsCharts(c echo.Context, r analyticsRange) (*analyticsCh
 		out.Failures += st.Failures
 	}
 	out.SuccessRate = rateText(out.Successes, out.Failures)
+	amounts := make([]string, len(charged))
+	for i, a := range charged {
+		amounts[i] = formatMoney(a.Amount, a.Currency)
+	}
+	out.Charged = orDash(strings.Join(amounts, ", "))
 	for _, dim := range []struct {
 		id, by string
 		key    func(store.TxnStat) string

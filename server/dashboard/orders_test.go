@@ -240,7 +240,12 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 		if got := eval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "66.7%" {
 			t.Errorf("success rate after the live payment %q, want 66.7%%", got)
 		}
+		// Charged before refunds: 100.00 + 5.00.
+		if got := eval[string](t, ctx, `document.getElementById('total-charged').textContent`); got != "105.00 INR" {
+			t.Errorf("charged %q, want 105.00 INR", got)
+		}
 		checkPage(t, ctx)
+		do(t, ctx, js(`document.activeElement.blur()`))
 		screenshot(t, ctx, "dashboard-analytics.png")
 	})
 }

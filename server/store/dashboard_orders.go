@@ -272,3 +272,25 @@ func (db *DB) TopFailures(ctx context.Context, merchantID string, from, to time.
 	}
 	return out, nil
 }
+
+// ChargedAmounts sums the merchant's kept charges (CHARGED, not conflicted)
+// of txns created in [from, to), one total per currency, by currency code.
+func (db *DB) ChargedAmounts(ctx context.Context, merchantID string, from, to time.Time) ([]pay.Money, error) {
+	var rows []struct {
+		Currency string `db:"currency"`
+		Amount   int64  `db:"amount"`
+	}
+	err := db.db.SelectContext(ctx, &rows, `
+		SELECT currency, SUM(amount) AS amount FROM txns
+		WHERE merchant_id = ? AND created_at >= ? AND created_at < ? AND status = 'CHARGED' AND conflicted = FALSE
+		GROUP BY currency
+		ORDER BY currency`, merchantID, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("store.ChargedAmounts(%s): %w", merchantID, err)
+	}
+	out := make([]pay.Money, len(rows))
+	for i, r := range rows {
+		out[i] = pay.Money{Amount: r.Amount, Currency: r.Currency}
+	}
+	return out, nil
+}

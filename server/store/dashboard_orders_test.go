@@ -274,6 +274,14 @@ func TestTxnStatsAndTopFailures(t *testing.T) {
 	if reasons[0].ExampleCode != "DECLINED" || reasons[0].ExampleMessage != "card declined" {
 		t.Errorf("example %q %q", reasons[0].ExampleCode, reasons[0].ExampleMessage)
 	}
+	// Kept charges only: a, and not f (auto-refunded); g is outside.
+	charged, err := f.db.ChargedAmounts(f.ctx, "ma", from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []pay.Money{{Amount: 10000, Currency: "INR"}}; !slices.Equal(charged, want) {
+		t.Errorf("charged %v, want %v", charged, want)
+	}
 	if _, err := f.db.TxnStats(f.ctx, store.StatsQuery{MerchantID: "ma", From: to, To: from, Width: time.Hour}); err == nil {
 		t.Error("a reversed range was accepted")
 	}
