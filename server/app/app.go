@@ -156,6 +156,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error)
 
 	dash, err := dashboard.New(dashboard.Config{
 		Service: a.Service, DB: a.DB, Log: log.With("component", "dashboard"), PublicURL: cfg.PublicURL, AssetURL: pages.AssetURL,
+		Hub: hub,
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchyard/server/live"
 	"switchyard/server/orchestrator"
 	"switchyard/server/pay"
 	"switchyard/server/store"
@@ -39,6 +40,9 @@ type Config struct {
 	// DB keeps the sessions and the failed-login counts.
 	DB  *store.DB
 	Log *slog.Logger
+	// Hub carries live status changes to pages that update themselves
+	// (analytics).
+	Hub *live.Hub
 	// PublicURL is the base URL the server is reached at. With https the
 	// session cookie is Secure and __Host- prefixed, and HSTS is sent.
 	PublicURL string
@@ -60,6 +64,7 @@ type Server struct {
 	svc        *orchestrator.Service
 	db         *store.DB
 	log        *slog.Logger
+	hub        *live.Hub
 	origin     string // scheme://host of PublicURL, for the CSRF origin check
 	secure     bool   // PublicURL is https
 	lockout    store.Lockout
@@ -71,10 +76,10 @@ type Server struct {
 
 // New parses the dashboard templates; a missing or broken one is an error.
 func New(cfg Config) (*Server, error) {
-	if cfg.Service == nil || cfg.DB == nil || cfg.Log == nil || cfg.AssetURL == nil {
-		return nil, errors.New("dashboard.New: Service, DB, Log and AssetURL are required")
+	if cfg.Service == nil || cfg.DB == nil || cfg.Log == nil || cfg.AssetURL == nil || cfg.Hub == nil {
+		return nil, errors.New("dashboard.New: Service, DB, Log, Hub and AssetURL are required")
 	}
-	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL,
+	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, hub: cfg.Hub, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL,
 		webhookClient: webhook.DefaultClient()}
 	if s.lockout.MaxFailures <= 0 {
 		// Slow enough to stop guessing, short enough that a merchant who
@@ -111,6 +116,15 @@ func (s *Server) Routes(e *echo.Echo) {
 	e.GET("/dashboard", s.handleLoginPage)
 	e.POST("/dashboard", s.handleLogin)
 	e.POST("/dashboard/logout", s.handleLogout, action...)
+
+	// Orders and analytics (dash-orders).
+	e.GET("/dashboard/orders", s.handleOrders, page...)
+	e.GET("/dashboard/orders/:order_id", s.handleOrder, page...)
+	e.POST("/dashboard/orders/:order_id/refunds", s.handleRefund, action...)
+	e.POST("/dashboard/orders/:order_id/events/:event_id/resend", s.handleResendEvent, action...)
+	e.GET("/dashboard/analytics", s.handleAnalytics, page...)
+	e.GET("/dashboard/analytics/charts", s.handleAnalyticsCharts, page...)
+	e.GET("/dashboard/live", s.handleLive, page...)
 
 	e.GET("/dashboard/settings", s.handleSettings, page...)
 	e.POST("/dashboard/settings", s.handleSaveSettings, action...)
@@ -316,7 +330,9 @@ func requestID(c echo.Context) string {
 // when one is missing.
 var pageTemplates = []string{"dashboard_login.html", "dashboard_error.html", "dashboard_settings.html", "dashboard_payment_methods.html",
 	"dashboard_gateways.html", "dashboard_gateway.html", "dashboard_routing.html",
-	"dashboard_developers.html", "dashboard_webhook_event.html"}
+	"dashboard_developers.html", "dashboard_webhook_event.html",
+	// Orders and analytics (dash-orders).
+	"dashboard_orders.html", "dashboard_order.html", "dashboard_analytics.html"}
 
 // checkTemplates makes sure every page exists and the layout renders, so a
 // broken template stops the binary at start.

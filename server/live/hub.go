@@ -27,6 +27,12 @@
 // receives into its local fan-out, skipping its own events. Nothing else
 // changes: events are idempotent status snapshots, so a duplicate or a lost
 // Redis message is harmless, and a reconnect always re-reads the database.
+//
+// # Merchant streams
+//
+// The merchant dashboard watches all of one merchant's orders at once
+// (ServeMerchantWS): the same connections, buffers, pings and shutdown, with
+// the connection indexed by merchant instead of by order.
 package live
 
 import (
@@ -68,8 +74,14 @@ const (
 	// TypeAuth is the client's first message when it does not
 	// authenticate by subprotocol: {"type":"auth","token":"..."}.
 	TypeAuth = "auth"
-	// TypeOrderStatus is every server message: an order's status.
+	// TypeOrderStatus is every server message of an order's stream: an
+	// order's status.
 	TypeOrderStatus = "order.status"
+	// TypeReady is the first message of a merchant stream
+	// (ServeMerchantWS): from now on every change is sent. A page reloads
+	// what it shows when it gets it, which covers the changes made between
+	// its load and its subscription.
+	TypeReady = "ready"
 )
 
 // Defaults of Config's durations and sizes.
@@ -141,6 +153,8 @@ type Hub struct {
 	conns map[*conn]struct{}
 	// byOrder holds the authenticated connections by order id.
 	byOrder map[string]map[*conn]struct{}
+	// byMerchant holds the merchant streams (ServeMerchantWS) by merchant.
+	byMerchant map[string]map[*conn]struct{}
 	// wg counts the connections' goroutines. Add is only called under mu
 	// with closed false, so no Add races Close's Wait.
 	wg sync.WaitGroup
@@ -173,10 +187,11 @@ func NewHub(cfg Config) *Hub {
 			// ServeWS checks the origin itself, before upgrading.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		ctx:     ctx,
-		cancel:  cancel,
-		conns:   map[*conn]struct{}{},
-		byOrder: map[string]map[*conn]struct{}{},
+		ctx:        ctx,
+		cancel:     cancel,
+		conns:      map[*conn]struct{}{},
+		byOrder:    map[string]map[*conn]struct{}{},
+		byMerchant: map[string]map[*conn]struct{}{},
 	}
 }
 
@@ -186,12 +201,16 @@ func setDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// Publish sends ev to every connection watching ev.OrderUUID. It never
-// blocks: a connection whose send buffer is full is dropped.
+// Publish sends ev to every connection watching ev.OrderUUID, and to every
+// merchant stream of ev.MerchantID. It never blocks: a connection whose send
+// buffer is full is dropped.
 func (h *Hub) Publish(ev orchestrator.OrderEvent) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.byOrder[ev.OrderUUID] {
+		c.enqueue(ev)
+	}
+	for c := range h.byMerchant[ev.MerchantID] {
 		c.enqueue(ev)
 	}
 }
@@ -234,23 +253,57 @@ func (h *Hub) Close() {
 //
 // ServeWS returns as soon as the connection is handed to its goroutines.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, authenticate AuthenticateFunc, allowOrigin func(origin string) bool) {
+	token := subprotocolToken(r)
+	if c := h.accept(w, r, allowOrigin); c != nil {
+		go c.writeLoop()
+		go c.readLoop(token, authenticate)
+	}
+}
+
+// ServeMerchantWS upgrades the request to a websocket carrying the status
+// changes of every order of one merchant, as they are published: the
+// merchant dashboard's live view. Unlike ServeWS it sends no current status
+// first (there is no single one): its first message is {"type":"ready"},
+// then come order.status messages; a page loads its state over HTTP and
+// reloads it on each message. It does no authentication of
+// its own: the caller has authenticated the merchant (the dashboard
+// session) and must pass an allowOrigin that admits only the dashboard's
+// own origin, since a browser sends its cookies with any page's websocket.
+// A request without an Origin header is refused, for the same reason.
+//
+// ServeMerchantWS returns as soon as the connection is handed to its
+// goroutines.
+func (h *Hub) ServeMerchantWS(w http.ResponseWriter, r *http.Request, merchantID string, allowOrigin func(origin string) bool) {
+	if r.Header.Get("Origin") == "" {
+		http.Error(w, "websocket origin required", http.StatusForbidden)
+		return
+	}
+	if c := h.accept(w, r, allowOrigin); c != nil {
+		go c.writeLoop()
+		go c.readMerchantLoop(merchantID)
+	}
+}
+
+// accept checks the origin, upgrades the request and registers the new
+// connection, counting its two goroutines, which the caller starts. It
+// returns nil when it answered the request itself.
+func (h *Hub) accept(w http.ResponseWriter, r *http.Request, allowOrigin func(origin string) bool) *conn {
 	if origin := r.Header.Get("Origin"); origin != "" && !allowOrigin(origin) {
 		http.Error(w, "websocket origin not allowed", http.StatusForbidden)
-		return
+		return nil
 	}
 	h.mu.RLock()
 	closed := h.closed
 	h.mu.RUnlock()
 	if closed {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
-	token := subprotocolToken(r)
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered the client (400 and the like).
 		h.log.Debug("websocket upgrade failed", "err", err)
-		return
+		return nil
 	}
 	c := &conn{
 		hub:        h,
@@ -266,13 +319,12 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, authenticate Authe
 		deadline := time.Now().Add(h.cfg.WriteTimeout)
 		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), deadline)
 		ws.Close()
-		return
+		return nil
 	}
 	h.conns[c] = struct{}{}
 	h.wg.Add(2)
 	h.mu.Unlock()
-	go c.writeLoop()
-	go c.readLoop(token, authenticate)
+	return c
 }
 
 // subprotocolToken returns the token of "Sec-WebSocket-Protocol:
@@ -311,6 +363,24 @@ func (h *Hub) subscribe(c *conn, orderUUID string) bool {
 	return true
 }
 
+// subscribeMerchant indexes c under merchantID; false if c is already
+// stopping.
+func (h *Hub) subscribeMerchant(c *conn, merchantID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.stopped() {
+		return false
+	}
+	set := h.byMerchant[merchantID]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		h.byMerchant[merchantID] = set
+	}
+	set[c] = struct{}{}
+	c.merchantID = merchantID
+	return true
+}
+
 // unregister forgets c. Called by c's writer once c is stopped, so c is
 // never subscribed again (subscribe checks under mu).
 func (h *Hub) unregister(c *conn) {
@@ -323,14 +393,22 @@ func (h *Hub) unregister(c *conn) {
 			delete(h.byOrder, c.orderUUID)
 		}
 	}
+	if set := h.byMerchant[c.merchantID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.byMerchant, c.merchantID)
+		}
+	}
 }
 
 // conn is one websocket client.
 type conn struct {
 	hub *Hub
 	ws  *websocket.Conn
-	// orderUUID is set by subscribe, under hub.mu.
-	orderUUID string
+	// orderUUID is set by subscribe, merchantID by subscribeMerchant,
+	// under hub.mu.
+	orderUUID  string
+	merchantID string
 	// send carries published events to the writer.
 	send chan orchestrator.OrderEvent
 	// published counts the events put into send.
@@ -349,7 +427,8 @@ type conn struct {
 // startMsg is the first status a connection sends, and how many events
 // already in send it supersedes.
 type startMsg struct {
-	current orchestrator.OrderEvent
+	// current is nil on a merchant stream, which has none.
+	current *orchestrator.OrderEvent
 	// skip is how many events were published to the connection before
 	// current was read from the database: they are older than current (or
 	// equal to it), so the writer drops them.
@@ -446,8 +525,30 @@ func (c *conn) readLoop(token string, authenticate AuthenticateFunc) {
 		c.discard()
 		return
 	}
-	c.start <- startMsg{current: cur, skip: skip}
+	c.start <- startMsg{current: &cur, skip: skip}
+	c.readUntilClosed()
+}
 
+// readMerchantLoop is a merchant stream's only reader: it subscribes the
+// connection to the merchant's events and lets the writer start, then reads
+// (and discards) until the connection ends.
+func (c *conn) readMerchantLoop(merchantID string) {
+	defer c.hub.wg.Done()
+	defer close(c.readerDone)
+	c.ws.SetReadLimit(maxMessageSize)
+	if !c.hub.subscribeMerchant(c, merchantID) {
+		c.discard()
+		return
+	}
+	c.start <- startMsg{}
+	c.readUntilClosed()
+}
+
+// readUntilClosed reads until the connection ends, which processes pongs
+// and the client's close frame, dropping a client silent for longer than a
+// ping interval and the pong wait.
+func (c *conn) readUntilClosed() {
+	h := c.hub
 	readWait := h.cfg.PingInterval + h.cfg.PongWait
 	c.ws.SetReadDeadline(time.Now().Add(readWait))
 	c.ws.SetPongHandler(func(string) error {
@@ -514,10 +615,16 @@ func (c *conn) writeLoop() {
 	var send chan orchestrator.OrderEvent
 	var skip uint64
 	var last statusMessage
-	write := func(m statusMessage) bool {
+	writeJSON := func(m any) bool {
 		c.ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
 		if err := c.ws.WriteJSON(m); err != nil {
 			h.log.Debug("live: websocket write failed", "err", err)
+			return false
+		}
+		return true
+	}
+	write := func(m statusMessage) bool {
+		if !writeJSON(m) {
 			return false
 		}
 		last = m
@@ -536,7 +643,11 @@ func (c *conn) writeLoop() {
 			}
 			return
 		case st := <-c.start:
-			if !write(newStatusMessage(st.current)) {
+			if st.current == nil {
+				if !writeJSON(map[string]string{"type": TypeReady}) {
+					return
+				}
+			} else if !write(newStatusMessage(*st.current)) {
 				return
 			}
 			send, skip = c.send, st.skip
@@ -546,7 +657,7 @@ func (c *conn) writeLoop() {
 				continue
 			}
 			m := newStatusMessage(ev)
-			if m.Status == last.Status && m.TxnID == last.TxnID {
+			if m.OrderID == last.OrderID && m.Status == last.Status && m.TxnID == last.TxnID {
 				// Already told (the current status read at
 				// connect can include an event queued since).
 				continue
