@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"net"
@@ -12,58 +12,59 @@ import (
 	"switchyard/server/app"
 )
 
-// TestLogin: the login form lets a merchant in with the credentials the
+// TestDashboardLogin: the login form lets a merchant in with the credentials the
 // admin API gave, refuses a wrong password, locks the login after repeated
 // failures (even against the right password), and logout ends the session.
-func TestLogin(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardLogin(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_login")
 
 	t.Run("login, see the nav, logout", func(t *testing.T) {
 		ctx := tab(t)
 		h.loginBrowser(t, ctx, shop)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), waitPath("/dashboard/settings"))
-		checkPage(t, ctx)
-		nav := eval[[]string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('nav[aria-label="Dashboard"] a, nav[aria-label="Dashboard"] button'), function (a) { return a.textContent.trim(); })`)
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), dashWaitPath("/dashboard/settings"))
+		dashCheckPage(t, ctx)
+		nav := dashEval[[]string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('nav[aria-label="Dashboard"] a, nav[aria-label="Dashboard"] button'), function (a) { return a.textContent.trim(); })`)
 		want := []string{"Orders", "Analytics", "Payment methods", "Gateways", "Routing", "Developers", "Settings", "Logout"}
 		if strings.Join(nav, ",") != strings.Join(want, ",") {
 			t.Errorf("nav %v, want %v", nav, want)
 		}
-		if cur := eval[string](t, ctx, `document.querySelector('[aria-current="page"]').textContent`); cur != "Settings" {
+		if cur := dashEval[string](t, ctx, `document.querySelector('[aria-current="page"]').textContent`); cur != "Settings" {
 			t.Errorf("current nav item %q", cur)
 		}
-		if name := eval[string](t, ctx, `document.querySelector('.dash-merchant').textContent`); name != "Shop shop_login" {
+		if name := dashEval[string](t, ctx, `document.querySelector('.dash-merchant').textContent`); name != "Shop shop_login" {
 			t.Errorf("merchant shown as %q", name)
 		}
-		do(t, ctx, submit(`.dash-logout button`, "/dashboard"))
-		if f := eval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "You have logged out." {
+		dashDo(t, ctx, dashSubmit(`.dash-logout button`, "/dashboard"))
+		if f := dashEval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "You have logged out." {
 			t.Errorf("after logout: %q", f)
 		}
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), waitPath("/dashboard"))
-		if eval[bool](t, ctx, `!!document.querySelector('nav[aria-label="Dashboard"]')`) {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), dashWaitPath("/dashboard"))
+		if dashEval[bool](t, ctx, `!!document.querySelector('nav[aria-label="Dashboard"]')`) {
 			t.Errorf("the dashboard is still shown after logout")
 		}
 	})
 
 	t.Run("wrong password", func(t *testing.T) {
 		ctx := tab(t)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard"), chromedp.WaitVisible(chromedp.ID("login")),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard"), chromedp.WaitVisible(chromedp.ID("login")),
 			chromedp.SendKeys(chromedp.ID("login"), shop.DashboardLogin),
 			chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
-			submit(`button[type="submit"]`, "/dashboard"))
-		checkPage(t, ctx)
-		if msg := eval[string](t, ctx, `document.querySelector('[role=alert]').textContent`); msg != "The login or password is not correct." {
+			dashSubmit(`button[type="submit"]`, "/dashboard"))
+		dashCheckPage(t, ctx)
+		if msg := dashEval[string](t, ctx, `document.querySelector('[role=alert]').textContent`); msg != "The login or password is not correct." {
 			t.Errorf("failed login says %q", msg)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('login').value + '|' + document.getElementById('password').value`); v != shop.DashboardLogin+"|" {
+		if v := dashEval[string](t, ctx, `document.getElementById('login').value + '|' + document.getElementById('password').value`); v != shop.DashboardLogin+"|" {
 			t.Errorf("form after a failure: %q (login kept, password emptied)", v)
 		}
 	})
 
 	t.Run("lockout after repeated failures", func(t *testing.T) {
 		locked := h.createMerchant("shop_locked")
-		s := &session{h: h, client: h.loginClient()}
+		s := &dashSession{h: h, client: h.loginClient()}
 		for i := range 5 {
 			token := s.csrf("/dashboard")
 			res := s.post("/dashboard", url.Values{"csrf_token": {token}, "login": {locked.DashboardLogin}, "password": {"wrong"}})
@@ -74,11 +75,11 @@ func TestLogin(t *testing.T) {
 			res.want(t, want)
 		}
 		ctx := tab(t)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard"), chromedp.WaitVisible(chromedp.ID("login")),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard"), chromedp.WaitVisible(chromedp.ID("login")),
 			chromedp.SendKeys(chromedp.ID("login"), locked.DashboardLogin),
 			chromedp.SendKeys(chromedp.ID("password"), locked.DashboardPassword),
-			submit(`button[type="submit"]`, "/dashboard"))
-		if msg := eval[string](t, ctx, `document.querySelector('[role=alert]').textContent`); !strings.Contains(msg, "locked") {
+			dashSubmit(`button[type="submit"]`, "/dashboard"))
+		if msg := dashEval[string](t, ctx, `document.querySelector('[role=alert]').textContent`); !strings.Contains(msg, "locked") {
 			t.Errorf("the right password during the lockout: %q", msg)
 		}
 		// Another login is not affected.
@@ -96,7 +97,7 @@ func TestLogin(t *testing.T) {
 			t.Fatal("no session cookie")
 		}
 		// The jar hides the flags: read them off a fresh login's header.
-		c := &session{h: h, client: h.loginClient()}
+		c := &dashSession{h: h, client: h.loginClient()}
 		token := c.csrf("/dashboard")
 		res := c.post("/dashboard", url.Values{"csrf_token": {token}, "login": {shop.DashboardLogin}, "password": {shop.DashboardPassword}})
 		var set string
@@ -111,10 +112,10 @@ func TestLogin(t *testing.T) {
 	})
 }
 
-// TestCSRF: a state-changing request is refused (403, nothing changed)
+// TestDashboardCSRF: a state-changing request is refused (403, nothing changed)
 // unless it comes from the dashboard's own origin with the session's token.
-func TestCSRF(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardCSRF(t *testing.T) {
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_csrf")
 	s := h.login(shop)
 	token := s.csrf("/dashboard/settings")
@@ -122,7 +123,7 @@ func TestCSRF(t *testing.T) {
 		return url.Values{"csrf_token": {tok}, "name": {"Hijacked"}, "payment_redirect_url": {"https://evil.example/"},
 			"order_timeout_minutes": {"30"}, "auto_refund_threshold_minutes": {"10"}}
 	}
-	post := func(f url.Values, headers ...string) response {
+	post := func(f url.Values, headers ...string) dashResponse {
 		return h.send(s.client, http.MethodPost, "/dashboard/settings", "application/x-www-form-urlencoded", f.Encode(), headers...)
 	}
 	cases := []struct {
@@ -159,7 +160,7 @@ func TestCSRF(t *testing.T) {
 	}
 
 	t.Run("login form", func(t *testing.T) {
-		c := &session{h: h, client: h.loginClient()}
+		c := &dashSession{h: h, client: h.loginClient()}
 		tok := c.csrf("/dashboard")
 		f := url.Values{"csrf_token": {tok}, "login": {shop.DashboardLogin}, "password": {shop.DashboardPassword}}
 		h.send(c.client, http.MethodPost, "/dashboard", "application/x-www-form-urlencoded", f.Encode(), "Origin", "https://evil.example").
@@ -176,10 +177,10 @@ func TestCSRF(t *testing.T) {
 	})
 }
 
-// TestHTTPSCookies: behind an https public URL the session cookie is
+// TestDashboardHTTPSCookies: behind an https public URL the session cookie is
 // __Host- prefixed and Secure, pages send HSTS, and the CSRF check wants
 // the https origin.
-func TestHTTPSCookies(t *testing.T) {
+func TestDashboardHTTPSCookies(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ func TestHTTPSCookies(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	const public = "https://pay.shop.example"
-	h := newHarness(t, func(c *app.Config) { c.Addr, c.PublicURL = addr, public })
+	h := newDashHarness(t, func(c *app.Config) { c.Addr, c.PublicURL = addr, public })
 	shop := h.createMerchant("shop_https")
 
 	page := h.send(h.client, http.MethodGet, "/dashboard", "", "").want(t, http.StatusOK)
@@ -203,7 +204,7 @@ func TestHTTPSCookies(t *testing.T) {
 	if loginCookie == nil || !loginCookie.Secure || loginCookie.Path != "/" {
 		t.Fatalf("login cookie %+v", loginCookie)
 	}
-	token := csrfInput.FindStringSubmatch(page.Body)[1]
+	token := dashCSRFInput.FindStringSubmatch(page.Body)[1]
 	form := url.Values{"csrf_token": {token}, "login": {shop.DashboardLogin}, "password": {shop.DashboardPassword}}.Encode()
 	cookie := "__Host-sy_dash_login=" + loginCookie.Value
 	// The listener's own http origin is not the public one.
@@ -227,10 +228,10 @@ func TestHTTPSCookies(t *testing.T) {
 	}
 }
 
-// TestNotFoundPage: an unknown dashboard page is the HTML not-found page
+// TestDashboardNotFoundPage: an unknown dashboard page is the HTML not-found page
 // when logged in, the login otherwise.
-func TestNotFoundPage(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardNotFoundPage(t *testing.T) {
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_404")
 	res := h.send(h.client, http.MethodGet, "/dashboard/no-such-page", "", "").want(t, http.StatusSeeOther)
 	if res.Header.Get("Location") != "/dashboard" {

@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"net/http"
@@ -9,20 +9,21 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestGateways: add, edit and disable a gateway account; credentials are
+// TestDashboardGateways: add, edit and disable a gateway account; credentials are
 // write-only (never in any page), kept when an edit leaves them empty; bad
 // input is refused next to its field.
-func TestGateways(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardGateways(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_gw")
 	ctx := tab(t)
 	h.loginBrowser(t, ctx, shop)
 	const secret = "sekret-value-7781"
 	noSecret := func(t *testing.T) {
 		t.Helper()
-		if strings.Contains(eval[string](t, ctx, `document.documentElement.outerHTML`), secret) {
-			t.Errorf("%s shows a credential value", eval[string](t, ctx, `location.pathname`))
+		if strings.Contains(dashEval[string](t, ctx, `document.documentElement.outerHTML`), secret) {
+			t.Errorf("%s shows a credential value", dashEval[string](t, ctx, `location.pathname`))
 		}
 	}
 	type gatewayJSON struct {
@@ -40,43 +41,43 @@ func TestGateways(t *testing.T) {
 	}
 
 	t.Run("bad input is refused per field", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), waitPath("/dashboard/gateways/new"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), dashWaitPath("/dashboard/gateways/new"),
 			chromedp.SendKeys(chromedp.ID("name"), "bad name!"),
 			chromedp.Click(chromedp.ID("gm_CARD")), chromedp.Click(chromedp.ID("gm_UPI")),
 			chromedp.Click(chromedp.ID("gm_NB")), chromedp.Click(chromedp.ID("gm_WALLET")),
 			chromedp.SetValue(chromedp.ID("credentials"), "no equals sign here"),
-			submit(`form button.primary`, "/dashboard/gateways"))
-		checkPage(t, ctx)
+			dashSubmit(`form button.primary`, "/dashboard/gateways"))
+		dashCheckPage(t, ctx)
 		for field, want := range map[string]string{
 			"name":            "must be 1-64 letters, digits, '_' or '-'",
 			"payment_methods": "must list at least one of CARD, UPI, NB, WALLET",
 			"credentials":     "write one key=value per line",
 		} {
-			if got := eval[string](t, ctx, `(document.getElementById('`+field+`-error')||{}).textContent||''`); got != want {
+			if got := dashEval[string](t, ctx, `(document.getElementById('`+field+`-error')||{}).textContent||''`); got != want {
 				t.Errorf("%s error %q, want %q", field, got, want)
 			}
 		}
-		if v := eval[string](t, ctx, `document.getElementById('name').value`); v != "bad name!" {
+		if v := dashEval[string](t, ctx, `document.getElementById('name').value`); v != "bad name!" {
 			t.Errorf("typed name not kept: %q", v)
 		}
 	})
 
 	t.Run("add", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), waitPath("/dashboard/gateways/new"))
-		checkPage(t, ctx)
-		do(t, ctx,
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), dashWaitPath("/dashboard/gateways/new"))
+		dashCheckPage(t, ctx)
+		dashDo(t, ctx,
 			chromedp.SendKeys(chromedp.ID("name"), "sandbox_b"),
 			chromedp.SetValue(chromedp.ID("credentials"), "processor=B\napi_secret="+secret),
 			chromedp.Click(chromedp.ID("gm_UPI")), chromedp.Click(chromedp.ID("gm_NB")), chromedp.Click(chromedp.ID("gm_WALLET")),
 			chromedp.SetValue(chromedp.ID("currencies"), "inr, usd"),
 			chromedp.SetValue(chromedp.ID("fee_percent"), "1.5"),
-			submit(`form button.primary`, "/dashboard/gateways"))
-		checkPage(t, ctx)
+			dashSubmit(`form button.primary`, "/dashboard/gateways"))
+		dashCheckPage(t, ctx)
 		noSecret(t)
-		if f := eval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Gateway sandbox_b saved." {
+		if f := dashEval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Gateway sandbox_b saved." {
 			t.Errorf("flash %q", f)
 		}
-		if v := eval[string](t, ctx, `document.querySelector('#gw-sandbox_b .gw-creds').textContent`); v != "api_secret, processor set" {
+		if v := dashEval[string](t, ctx, `document.querySelector('#gw-sandbox_b .gw-creds').textContent`); v != "api_secret, processor set" {
 			t.Errorf("credentials shown as %q", v)
 		}
 		g := stored(t, "sandbox_b")
@@ -87,10 +88,10 @@ func TestGateways(t *testing.T) {
 	})
 
 	t.Run("a taken name is refused", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), waitPath("/dashboard/gateways/new"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways/new"), dashWaitPath("/dashboard/gateways/new"),
 			chromedp.SendKeys(chromedp.ID("name"), "sandbox_b"),
-			submit(`form button.primary`, "/dashboard/gateways"))
-		if got := eval[string](t, ctx, `document.getElementById('name-error').textContent`); got != "is already used by another gateway account" {
+			dashSubmit(`form button.primary`, "/dashboard/gateways"))
+		if got := dashEval[string](t, ctx, `document.getElementById('name-error').textContent`); got != "is already used by another gateway account" {
 			t.Errorf("name error %q", got)
 		}
 		if g := stored(t, "sandbox_b"); !slices.Equal(g.Currencies, []string{"INR", "USD"}) {
@@ -99,15 +100,15 @@ func TestGateways(t *testing.T) {
 	})
 
 	t.Run("edit keeps credentials left empty", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways"), waitPath("/dashboard/gateways"),
-			chromedp.Click(chromedp.CSS(`#gw-sandbox_b a`)), waitPath("/dashboard/gateways/sandbox_b"))
-		checkPage(t, ctx)
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways"), dashWaitPath("/dashboard/gateways"),
+			chromedp.Click(chromedp.CSS(`#gw-sandbox_b a`)), dashWaitPath("/dashboard/gateways/sandbox_b"))
+		dashCheckPage(t, ctx)
 		noSecret(t)
-		if v := eval[string](t, ctx, `document.getElementById('credentials').value`); v != "" {
+		if v := dashEval[string](t, ctx, `document.getElementById('credentials').value`); v != "" {
 			t.Errorf("credentials field prefilled with %q", v)
 		}
-		do(t, ctx, chromedp.SetValue(chromedp.ID("fee_percent"), "2.25"), chromedp.Click(chromedp.ID("gm_UPI")),
-			submit(`form button.primary`, "/dashboard/gateways"))
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("fee_percent"), "2.25"), chromedp.Click(chromedp.ID("gm_UPI")),
+			dashSubmit(`form button.primary`, "/dashboard/gateways"))
 		g := stored(t, "sandbox_b")
 		if !slices.Equal(g.CredentialKeys, []string{"api_secret", "processor"}) || !slices.Equal(g.PaymentMethods, []string{"CARD", "UPI"}) {
 			t.Errorf("after edit: %+v", g)
@@ -118,15 +119,15 @@ func TestGateways(t *testing.T) {
 	})
 
 	t.Run("disable and enable", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways"), waitPath("/dashboard/gateways"),
-			submit(`#gw-sandbox_b button.danger`, "/dashboard/gateways"))
-		if v := eval[string](t, ctx, `document.querySelector('#gw-sandbox_b .gw-status').textContent`); v != "Disabled" {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/gateways"), dashWaitPath("/dashboard/gateways"),
+			dashSubmit(`#gw-sandbox_b button.danger`, "/dashboard/gateways"))
+		if v := dashEval[string](t, ctx, `document.querySelector('#gw-sandbox_b .gw-status').textContent`); v != "Disabled" {
 			t.Errorf("status %q", v)
 		}
 		if g := stored(t, "sandbox_b"); g.Enabled || len(g.CredentialKeys) != 2 {
 			t.Errorf("after disable: %+v", g)
 		}
-		do(t, ctx, submit(`#gw-sandbox_b button`, "/dashboard/gateways"))
+		dashDo(t, ctx, dashSubmit(`#gw-sandbox_b button`, "/dashboard/gateways"))
 		if g := stored(t, "sandbox_b"); !g.Enabled {
 			t.Errorf("not enabled again")
 		}

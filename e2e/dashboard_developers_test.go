@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"encoding/json"
@@ -18,16 +18,16 @@ import (
 	"switchyard/server/pay"
 )
 
-// hookSite is the merchant's webhook endpoint: it records what it gets and
+// dashHookSite is the merchant's webhook endpoint: it records what it gets and
 // answers with status.
-type hookSite struct {
+type dashHookSite struct {
 	*httptest.Server
 	status atomic.Int32
 	mu     sync.Mutex
-	got    []hookRequest
+	got    []dashHookRequest
 }
 
-type hookRequest struct {
+type dashHookRequest struct {
 	EventName string
 	User      string
 	Password  string
@@ -35,8 +35,8 @@ type hookRequest struct {
 	Body      []byte
 }
 
-func newHookSite(t *testing.T) *hookSite {
-	s := &hookSite{}
+func newDashHookSite(t *testing.T) *dashHookSite {
+	s := &dashHookSite{}
 	s.status.Store(http.StatusOK)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/hooks" {
@@ -50,7 +50,7 @@ func newHookSite(t *testing.T) *hookSite {
 		json.Unmarshal(body, &ev)
 		user, pw, _ := r.BasicAuth()
 		s.mu.Lock()
-		s.got = append(s.got, hookRequest{ev.EventName, user, pw, r.Header.Get("X-Switchyard-Signature"), body})
+		s.got = append(s.got, dashHookRequest{ev.EventName, user, pw, r.Header.Get("X-Switchyard-Signature"), body})
 		s.mu.Unlock()
 		w.WriteHeader(int(s.status.Load()))
 	}))
@@ -58,14 +58,14 @@ func newHookSite(t *testing.T) *hookSite {
 	return s
 }
 
-func (s *hookSite) requests() []hookRequest {
+func (s *dashHookSite) requests() []dashHookRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]hookRequest(nil), s.got...)
+	return append([]dashHookRequest(nil), s.got...)
 }
 
-// signedWith reports whether a webhook signature header was made with key.
-func signedWith(header string, body []byte, key string) bool {
+// dashSignedWith reports whether a webhook signature header was made with key.
+func dashSignedWith(header string, body []byte, key string) bool {
 	m := regexp.MustCompile(`^t=(\d+),`).FindStringSubmatch(header)
 	if m == nil {
 		return false
@@ -74,14 +74,15 @@ func signedWith(header string, body []byte, key string) bool {
 	return header == pay.WebhookSignature(key, ts, body)
 }
 
-// TestDevelopers: API keys (shown once; a revoked key is refused by the
+// TestDashboardDevelopers: API keys (shown once; a revoked key is refused by the
 // API), response key rotation (the next webhook is signed with the new
 // key), the webhook test button, and the delivery log with resend.
-func TestDevelopers(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardDevelopers(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_dev")
-	site := newHookSite(t)
+	site := newDashHookSite(t)
 	h.admin(http.MethodPatch, "/merchants/shop_dev", map[string]any{
 		"webhook_url": site.URL + "/hooks", "webhook_username": "shop", "webhook_password": "hook-pw",
 		"payment_redirect_url": site.URL + "/back",
@@ -90,28 +91,28 @@ func TestDevelopers(t *testing.T) {
 	h.loginBrowser(t, ctx, shop)
 	text := func(t *testing.T, sel string) string {
 		t.Helper()
-		return eval[string](t, ctx, `(function () { var e = document.querySelector(`+jsString(sel)+`); return e ? e.textContent.trim() : '<none>'; })()`)
+		return dashEval[string](t, ctx, `(function () { var e = document.querySelector(`+browserJS(sel)+`); return e ? e.textContent.trim() : '<none>'; })()`)
 	}
 
 	var newKey string
 	t.Run("create an API key, shown once", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), waitPath("/dashboard/developers"))
-		checkPage(t, ctx)
-		if n := eval[int](t, ctx, `document.querySelectorAll('#api-keys tbody tr').length`); n != 1 {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), dashWaitPath("/dashboard/developers"))
+		dashCheckPage(t, ctx)
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#api-keys tbody tr').length`); n != 1 {
 			t.Errorf("%d keys listed at first", n)
 		}
-		do(t, ctx, submit(`#create-api-key`, "/dashboard/developers/api-keys"))
-		checkPage(t, ctx)
+		dashDo(t, ctx, dashSubmit(`#create-api-key`, "/dashboard/developers/api-keys"))
+		dashCheckPage(t, ctx)
 		newKey = text(t, "#new-api-key code")
 		if !strings.HasPrefix(newKey, "sk_") || len(newKey) < 20 {
 			t.Fatalf("new key shown as %q", newKey)
 		}
 		h.merchantAPI(newKey, http.MethodGet, "/customers/nobody", nil).want(t, http.StatusNotFound)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), waitPath("/dashboard/developers"))
-		if strings.Contains(eval[string](t, ctx, `document.documentElement.outerHTML`), newKey) {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), dashWaitPath("/dashboard/developers"))
+		if strings.Contains(dashEval[string](t, ctx, `document.documentElement.outerHTML`), newKey) {
 			t.Errorf("the key is shown again")
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll('#api-keys tbody tr').length`); n != 2 {
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#api-keys tbody tr').length`); n != 2 {
 			t.Errorf("%d keys listed after creating one", n)
 		}
 	})
@@ -119,8 +120,8 @@ func TestDevelopers(t *testing.T) {
 	t.Run("revoke it: the API refuses it", func(t *testing.T) {
 		prefix := newKey[:12]
 		sel := `//tr[th/span[starts-with(., "` + prefix + `")]]`
-		id := eval[string](t, ctx, `document.evaluate(`+jsString(sel)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.id`)
-		do(t, ctx, submit(`#`+id+` button.danger`, "/dashboard/developers"))
+		id := dashEval[string](t, ctx, `document.evaluate(`+browserJS(sel)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.id`)
+		dashDo(t, ctx, dashSubmit(`#`+id+` button.danger`, "/dashboard/developers"))
 		if f := text(t, "[role=status]"); !strings.HasPrefix(f, "API key revoked") {
 			t.Errorf("flash %q", f)
 		}
@@ -132,34 +133,34 @@ func TestDevelopers(t *testing.T) {
 	})
 
 	t.Run("webhook test", func(t *testing.T) {
-		do(t, ctx, submit(`#test-webhook`, "/dashboard/developers/webhook-test"))
-		checkPage(t, ctx)
+		dashDo(t, ctx, dashSubmit(`#test-webhook`, "/dashboard/developers/webhook-test"))
+		dashCheckPage(t, ctx)
 		if r := text(t, "#webhook-test-result"); !strings.HasPrefix(r, "Your endpoint answered HTTP 200") {
 			t.Errorf("test result %q", r)
 		}
 		got := site.requests()
 		if len(got) != 1 || got[0].EventName != "WEBHOOK_TEST" || got[0].User != "shop" || got[0].Password != "hook-pw" ||
-			!signedWith(got[0].Signature, got[0].Body, shop.ResponseKey) {
+			!dashSignedWith(got[0].Signature, got[0].Body, shop.ResponseKey) {
 			t.Fatalf("the endpoint got %+v", got)
 		}
 		site.status.Store(http.StatusServiceUnavailable)
-		do(t, ctx, submit(`#test-webhook`, "/dashboard/developers/webhook-test"))
+		dashDo(t, ctx, dashSubmit(`#test-webhook`, "/dashboard/developers/webhook-test"))
 		if r := text(t, "#webhook-test-result"); !strings.Contains(r, "HTTP 503 Service Unavailable") {
 			t.Errorf("failed test result %q", r)
 		}
 	})
 
 	t.Run("rotate the response key", func(t *testing.T) {
-		do(t, ctx, submit(`#rotate-response-key`, "/dashboard/developers/response-key"))
+		dashDo(t, ctx, dashSubmit(`#rotate-response-key`, "/dashboard/developers/response-key"))
 		key := text(t, "#new-response-key code")
 		if len(key) != 64 || key == shop.ResponseKey {
 			t.Fatalf("new response key %q", key)
 		}
 		site.status.Store(http.StatusOK)
-		do(t, ctx, submit(`#test-webhook`, "/dashboard/developers/webhook-test"))
+		dashDo(t, ctx, dashSubmit(`#test-webhook`, "/dashboard/developers/webhook-test"))
 		got := site.requests()
 		last := got[len(got)-1]
-		if !signedWith(last.Signature, last.Body, key) || signedWith(last.Signature, last.Body, shop.ResponseKey) {
+		if !dashSignedWith(last.Signature, last.Body, key) || dashSignedWith(last.Signature, last.Body, shop.ResponseKey) {
 			t.Errorf("the next webhook is not signed with the new key")
 		}
 	})
@@ -167,9 +168,9 @@ func TestDevelopers(t *testing.T) {
 	t.Run("delivery log and resend", func(t *testing.T) {
 		site.status.Store(http.StatusInternalServerError)
 		link := h.createOrder(shop, "ord_dev_1", "10.00")
-		do(t, ctx, chromedp.Navigate(link))
-		payByCard(t, ctx)
-		do(t, ctx, waitFor(`location.pathname === "/back"`))
+		dashDo(t, ctx, chromedp.Navigate(link))
+		dashPayByCard(t, ctx)
+		dashDo(t, ctx, browserUntil(`location.pathname === "/back"`))
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			n := 0
@@ -186,14 +187,14 @@ func TestDevelopers(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), waitPath("/dashboard/developers"))
-		checkPage(t, ctx)
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/developers"), dashWaitPath("/dashboard/developers"))
+		dashCheckPage(t, ctx)
 		sel := `//tr[th/a[. = "ORDER_SUCCEEDED"]]`
-		row := eval[string](t, ctx, `document.evaluate(`+jsString(sel)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.id`)
+		row := dashEval[string](t, ctx, `document.evaluate(`+browserJS(sel)+`, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.id`)
 		eventID := strings.TrimPrefix(row, "event-")
-		do(t, ctx, waitFor(`document.querySelector('#`+row+` .event-state').textContent === 'pending'`),
-			chromedp.Click(chromedp.CSS(`#`+row+` a`)), waitPath("/dashboard/developers/webhooks/"+eventID))
-		checkPage(t, ctx)
+		dashDo(t, ctx, browserUntil(`document.querySelector('#`+row+` .event-state').textContent === 'pending'`),
+			chromedp.Click(chromedp.CSS(`#`+row+` a`)), dashWaitPath("/dashboard/developers/webhooks/"+eventID))
+		dashCheckPage(t, ctx)
 		if r := text(t, "#deliveries .delivery-result"); r != "HTTP 500 Internal Server Error" {
 			t.Errorf("first attempt shown as %q", r)
 		}
@@ -202,7 +203,7 @@ func TestDevelopers(t *testing.T) {
 		}
 
 		site.status.Store(http.StatusOK)
-		do(t, ctx, submit(`#resend`, "/dashboard/developers/webhooks/"+eventID))
+		dashDo(t, ctx, dashSubmit(`#resend`, "/dashboard/developers/webhooks/"+eventID))
 		if f := text(t, "[role=status]"); f != "The event will be sent again in a moment." {
 			t.Errorf("flash %q", f)
 		}
@@ -212,9 +213,9 @@ func TestDevelopers(t *testing.T) {
 				t.Fatalf("event state %q after resend", text(t, "#event-state"))
 			}
 			time.Sleep(300 * time.Millisecond)
-			do(t, ctx, chromedp.Reload(), waitPath("/dashboard/developers/webhooks/"+eventID))
+			dashDo(t, ctx, chromedp.Reload(), dashWaitPath("/dashboard/developers/webhooks/"+eventID))
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll('#deliveries tbody tr').length`); n != 2 {
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#deliveries tbody tr').length`); n != 2 {
 			t.Errorf("%d attempts listed after the resend", n)
 		}
 	})

@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"context"
@@ -21,13 +21,13 @@ import (
 
 // Sandbox test cards (DESIGN §8).
 const (
-	cardSuccess  = "4242424242424242"
-	cardDeclined = "4000000000000002"
+	dashCardSuccess  = "4242424242424242"
+	dashCardDeclined = "4000000000000002"
 )
 
 // pay pays order orderID over the merchant API (POST /txns) with card and
 // returns the resulting txn status.
-func (h *harness) pay(c credentials, orderID, card string) string {
+func (h *dashHarness) pay(c credentials, orderID, card string) string {
 	h.t.Helper()
 	var out struct {
 		Status string `json:"status"`
@@ -40,8 +40,8 @@ func (h *harness) pay(c credentials, orderID, card string) string {
 	return out.Status
 }
 
-// orderStatus is the part of GET /orders/{id} these tests read.
-type orderStatus struct {
+// dashOrderStatus is the part of GET /orders/{id} these tests read.
+type dashOrderStatus struct {
 	Status         string      `json:"status"`
 	AmountRefunded json.Number `json:"amount_refunded"`
 	Refunds        []struct {
@@ -52,16 +52,16 @@ type orderStatus struct {
 	} `json:"refunds"`
 }
 
-func (h *harness) orderStatus(c credentials, orderID string) orderStatus {
+func (h *dashHarness) orderStatus(c credentials, orderID string) dashOrderStatus {
 	h.t.Helper()
-	var o orderStatus
+	var o dashOrderStatus
 	h.merchantAPI(c.APIKey, http.MethodGet, "/orders/"+orderID, nil).want(h.t, http.StatusOK).decode(h.t, &o)
 	return o
 }
 
-// artifactsDir is where tests leave files for people to look at:
+// dashArtifactsDir is where tests leave files for people to look at:
 // $SWITCHYARD_ARTIFACTS, else switchyard-artifacts in the temp dir.
-func artifactsDir(t *testing.T) string {
+func dashArtifactsDir(t *testing.T) string {
 	dir := os.Getenv("SWITCHYARD_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "switchyard-artifacts")
@@ -72,14 +72,14 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// screenshot saves the whole page as name in the artifacts directory.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+// dashScreenshot saves the whole page as name in the artifacts directory.
+func dashScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(artifactsDir(t), name)
+	path := filepath.Join(dashArtifactsDir(t), name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -89,101 +89,102 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // The orders and analytics pages in a real browser at phone width: search
 // an order and open it, refund from its page, and watch analytics follow a
 // new payment without a reload.
-func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardOrdersAndAnalyticsInBrowser(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_orders")
 	other := h.createMerchant("shop_other")
 	h.createOrder(shop, "ord_paid_1", "100.00")
 	h.createOrder(shop, "ord_declined_1", "25.50")
 	h.createOrder(shop, "ord_new_1", "10.00")
 	h.createOrder(other, "ord_paid_2", "70.00")
-	if st := h.pay(shop, "ord_paid_1", cardSuccess); st != "CHARGED" {
+	if st := h.pay(shop, "ord_paid_1", dashCardSuccess); st != "CHARGED" {
 		t.Fatalf("paying ord_paid_1: %s", st)
 	}
-	declined := h.pay(shop, "ord_declined_1", cardDeclined)
+	declined := h.pay(shop, "ord_declined_1", dashCardDeclined)
 	if declined == "CHARGED" || declined == "" {
 		t.Fatalf("paying ord_declined_1 with the declined card: %s", declined)
 	}
-	h.pay(other, "ord_paid_2", cardSuccess)
-	tab := browser(t)
+	h.pay(other, "ord_paid_2", dashCardSuccess)
+	tab := dashBrowser(t, exe)
 
 	t.Run("search an order by id and open it", func(t *testing.T) {
 		ctx := tab(t)
 		h.loginBrowser(t, ctx, shop)
-		checkPage(t, ctx)
+		dashCheckPage(t, ctx)
 		// The home page lists the merchant's orders, and only its own.
-		listed := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
+		listed := dashEval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
 		if strings.Join(listed, " ") != "ord_new_1 ord_declined_1 ord_paid_1" {
 			t.Fatalf("orders listed: %v", listed)
 		}
-		do(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "ord_pa"), submit(`.order-search button[type="submit"]`, "/dashboard/orders"))
-		checkPage(t, ctx)
-		listed = eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
+		dashDo(t, ctx, chromedp.SendKeys(chromedp.ID("q"), "ord_pa"), dashSubmit(`.order-search button[type="submit"]`, "/dashboard/orders"))
+		dashCheckPage(t, ctx)
+		listed = dashEval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
 		if len(listed) != 1 || listed[0] != "ord_paid_1" {
 			t.Fatalf("search ord_pa found %v, want ord_paid_1 only", listed)
 		}
-		if row := eval[string](t, ctx, `document.querySelector('#orders-table tbody tr').innerText`); !strings.Contains(row, "CHARGED") ||
+		if row := dashEval[string](t, ctx, `document.querySelector('#orders-table tbody tr').innerText`); !strings.Contains(row, "CHARGED") ||
 			!strings.Contains(row, "100.00 INR") || !strings.Contains(row, "sandbox_a") || !strings.Contains(row, "4242") {
 			t.Errorf("row of ord_paid_1: %q", row)
 		}
-		do(t, ctx, submit(`#orders-table a`, "/dashboard/orders/ord_paid_1"))
-		checkPage(t, ctx)
-		if got := eval[string](t, ctx, `document.getElementById('order-status').textContent`); got != "CHARGED" {
+		dashDo(t, ctx, dashSubmit(`#orders-table a`, "/dashboard/orders/ord_paid_1"))
+		dashCheckPage(t, ctx)
+		if got := dashEval[string](t, ctx, `document.getElementById('order-status').textContent`); got != "CHARGED" {
 			t.Errorf("order status %q", got)
 		}
-		timeline := eval[string](t, ctx, `document.getElementById('txn-timeline').innerText`)
+		timeline := dashEval[string](t, ctx, `document.getElementById('txn-timeline').innerText`)
 		for _, want := range []string{"Attempt 1", "CHARGED", "shop_orders-ord_paid_1-1", "Routing decision", "sandbox_a", "Gateway calls"} {
 			if !strings.Contains(timeline, want) {
 				t.Errorf("timeline lacks %q:\n%s", want, timeline)
 			}
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll('#webhook-events > li').length`); n < 2 {
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#webhook-events > li').length`); n < 2 {
 			t.Errorf("%d webhook events on the order, want its TXN_CREATED and ORDER_SUCCEEDED", n)
 		}
 
 		// Filters: the declined order by its status; nothing by another
 		// gateway.
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders?status="+url.QueryEscape(declined)), waitPath("/dashboard/orders"))
-		listed = eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders?status="+url.QueryEscape(declined)), dashWaitPath("/dashboard/orders"))
+		listed = dashEval[[]string](t, ctx, `Array.from(document.querySelectorAll('#orders-table tbody tr')).map(r => r.dataset.orderId)`)
 		if len(listed) != 1 || listed[0] != "ord_declined_1" {
 			t.Errorf("status %s lists %v", declined, listed)
 		}
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders?method=UPI"), waitPath("/dashboard/orders"),
-			waitFor(`document.getElementById('orders-empty')`))
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders?method=UPI"), dashWaitPath("/dashboard/orders"),
+			browserUntil(`document.getElementById('orders-empty')`))
 		// Another merchant's order id in the URL: not found, as if it did
 		// not exist.
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders/ord_paid_2"), waitPath("/dashboard/orders/ord_paid_2"))
-		if title := eval[string](t, ctx, `document.querySelector('h1').textContent`); title != "Not found" {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders/ord_paid_2"), dashWaitPath("/dashboard/orders/ord_paid_2"))
+		if title := dashEval[string](t, ctx, `document.querySelector('h1').textContent`); title != "Not found" {
 			t.Errorf("another merchant's order shows %q", title)
 		}
-		checkPage(t, ctx)
+		dashCheckPage(t, ctx)
 	})
 
 	t.Run("refund from the detail page", func(t *testing.T) {
 		ctx := tab(t)
 		h.loginBrowser(t, ctx, shop)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders/ord_paid_1"), waitPath("/dashboard/orders/ord_paid_1"))
-		if v := eval[string](t, ctx, `document.getElementById('amount').value`); v != "100.00" {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/orders/ord_paid_1"), dashWaitPath("/dashboard/orders/ord_paid_1"))
+		if v := dashEval[string](t, ctx, `document.getElementById('amount').value`); v != "100.00" {
 			t.Errorf("refund amount prefilled with %q, want everything refundable", v)
 		}
 		// Too much: refused next to the field, nothing refunded.
-		do(t, ctx, chromedp.SetValue(chromedp.ID("amount"), "150.00"), submit(`#refund-form button[type="submit"]`, "/dashboard/orders/ord_paid_1/refunds"))
-		checkPage(t, ctx)
-		if msg := eval[string](t, ctx, `(document.getElementById('amount-error')||{}).textContent||''`); !strings.Contains(msg, "at most 100") {
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("amount"), "150.00"), dashSubmit(`#refund-form button[type="submit"]`, "/dashboard/orders/ord_paid_1/refunds"))
+		dashCheckPage(t, ctx)
+		if msg := dashEval[string](t, ctx, `(document.getElementById('amount-error')||{}).textContent||''`); !strings.Contains(msg, "at most 100") {
 			t.Errorf("over-refund message %q, want the refundable amount", msg)
 		}
-		if eval[string](t, ctx, `document.getElementById('amount').getAttribute('aria-invalid')`) != "true" {
+		if dashEval[string](t, ctx, `document.getElementById('amount').getAttribute('aria-invalid')`) != "true" {
 			t.Error("refused amount not marked aria-invalid")
 		}
 		if o := h.orderStatus(shop, "ord_paid_1"); len(o.Refunds) != 0 {
 			t.Fatalf("refused refund created refunds: %+v", o.Refunds)
 		}
-		do(t, ctx, chromedp.SetValue(chromedp.ID("amount"), "40.00"), submit(`#refund-form button[type="submit"]`, "/dashboard/orders/ord_paid_1"))
-		checkPage(t, ctx)
-		if flash := eval[string](t, ctx, `document.querySelector('.dash-flash').textContent`); !strings.Contains(flash, "40.00 INR") {
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("amount"), "40.00"), dashSubmit(`#refund-form button[type="submit"]`, "/dashboard/orders/ord_paid_1"))
+		dashCheckPage(t, ctx)
+		if flash := dashEval[string](t, ctx, `document.querySelector('.dash-flash').textContent`); !strings.Contains(flash, "40.00 INR") {
 			t.Errorf("flash after refund: %q", flash)
 		}
-		rows := eval[string](t, ctx, `document.getElementById('refunds-table').innerText`)
+		rows := dashEval[string](t, ctx, `document.getElementById('refunds-table').innerText`)
 		if !strings.Contains(rows, "40.00 INR") || !strings.Contains(rows, "DASHBOARD") {
 			t.Errorf("refunds on the page: %q", rows)
 		}
@@ -195,20 +196,20 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 		if !strings.Contains(rows, o.Refunds[0].Status) {
 			t.Errorf("page shows %q, API says refund is %s", rows, o.Refunds[0].Status)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('amount').value`); v != "60.00" {
+		if v := dashEval[string](t, ctx, `document.getElementById('amount').value`); v != "60.00" {
 			t.Errorf("refundable after refunding 40.00: %q, want 60.00", v)
 		}
-		screenshot(t, ctx, "dashboard-order.png")
+		dashScreenshot(t, ctx, "dashboard-order.png")
 	})
 
 	t.Run("analytics update live", func(t *testing.T) {
 		ctx := tab(t)
 		h.loginBrowser(t, ctx, shop)
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/analytics?range=1h"), waitPath("/dashboard/analytics"),
-			waitFor(`document.getElementById('analytics-live-status').dataset.live === 'on'`))
-		checkPage(t, ctx)
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/analytics?range=1h"), dashWaitPath("/dashboard/analytics"),
+			browserUntil(`document.getElementById('analytics-live-status').dataset.live === 'on'`))
+		dashCheckPage(t, ctx)
 		total := func(chart, series string) string {
-			return eval[string](t, ctx, `(document.querySelector('#`+chart+` g[data-series="`+series+`"]')||{dataset:{}}).dataset.total||''`)
+			return dashEval[string](t, ctx, `(document.querySelector('#`+chart+` g[data-series="`+series+`"]')||{dataset:{}}).dataset.total||''`)
 		}
 		// ord_paid_1 (charged) and ord_declined_1: two attempts at
 		// sandbox_a, by card; the other merchant's payment is not here.
@@ -218,49 +219,49 @@ func TestOrdersAndAnalyticsInBrowser(t *testing.T) {
 		if got := total("volume-by-method", "CARD"); got != "2" {
 			t.Errorf("volume chart total for CARD %q, want 2", got)
 		}
-		if got := eval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "50.0%" {
+		if got := dashEval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "50.0%" {
 			t.Errorf("success rate %q, want 50.0%%", got)
 		}
-		if n := eval[int](t, ctx, `document.querySelectorAll('#top-failures tbody tr').length`); n != 1 {
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#top-failures tbody tr').length`); n != 1 {
 			t.Errorf("%d failure reasons, want 1", n)
 		}
 		// A payment made elsewhere shows up without a reload.
-		do(t, ctx, js(`window.__notReloaded = true`), js(`document.getElementById('wrap-by-gateway').focus()`))
+		dashDo(t, ctx, dashRunJS(`window.__notReloaded = true`), dashRunJS(`document.getElementById('wrap-by-gateway').focus()`))
 		h.createOrder(shop, "ord_live_1", "5.00")
-		h.pay(shop, "ord_live_1", cardSuccess)
-		do(t, ctx, waitFor(`(document.querySelector('#volume-by-gateway g[data-series="sandbox_a"]')||{dataset:{}}).dataset.total === '3'`),
-			waitFor(`document.getElementById('total-successes').textContent === '2'`))
-		if !eval[bool](t, ctx, `window.__notReloaded === true`) {
+		h.pay(shop, "ord_live_1", dashCardSuccess)
+		dashDo(t, ctx, browserUntil(`(document.querySelector('#volume-by-gateway g[data-series="sandbox_a"]')||{dataset:{}}).dataset.total === '3'`),
+			browserUntil(`document.getElementById('total-successes').textContent === '2'`))
+		if !dashEval[bool](t, ctx, `window.__notReloaded === true`) {
 			t.Error("the page reloaded instead of updating in place")
 		}
 		// A keyboard user in the table stays there.
-		if id := eval[string](t, ctx, `document.activeElement.id`); id != "wrap-by-gateway" {
+		if id := dashEval[string](t, ctx, `document.activeElement.id`); id != "wrap-by-gateway" {
 			t.Errorf("focus moved to %q by the update", id)
 		}
-		if got := eval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "66.7%" {
+		if got := dashEval[string](t, ctx, `document.getElementById('total-rate').textContent`); got != "66.7%" {
 			t.Errorf("success rate after the live payment %q, want 66.7%%", got)
 		}
 		// Charged before refunds: 100.00 + 5.00.
-		if got := eval[string](t, ctx, `document.getElementById('total-charged').textContent`); got != "105.00 INR" {
+		if got := dashEval[string](t, ctx, `document.getElementById('total-charged').textContent`); got != "105.00 INR" {
 			t.Errorf("charged %q, want 105.00 INR", got)
 		}
-		checkPage(t, ctx)
-		do(t, ctx, js(`document.activeElement.blur()`))
-		screenshot(t, ctx, "dashboard-analytics.png")
+		dashCheckPage(t, ctx)
+		dashDo(t, ctx, dashRunJS(`document.activeElement.blur()`))
+		dashScreenshot(t, ctx, "dashboard-analytics.png")
 	})
 }
 
 // One merchant's session never reaches another merchant's orders: not in
 // the list, not by id (404, as for an order that does not exist), not to
 // refund, not to resend its webhooks.
-func TestOrdersOfAnotherMerchant(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardOrdersOfAnotherMerchant(t *testing.T) {
+	h := newDashHarness(t)
 	a := h.createMerchant("shop_a")
 	b := h.createMerchant("shop_b")
 	h.createOrder(b, "ord_b_1", "50.00")
-	h.pay(b, "ord_b_1", cardSuccess)
+	h.pay(b, "ord_b_1", dashCardSuccess)
 	h.createOrder(a, "ord_a_1", "20.00")
-	h.pay(a, "ord_a_1", cardSuccess)
+	h.pay(a, "ord_a_1", dashCardSuccess)
 
 	sa, sb := h.login(a), h.login(b)
 	page := sb.get("/dashboard/orders/ord_b_1").want(t, http.StatusOK).Body
@@ -290,11 +291,11 @@ func TestOrdersOfAnotherMerchant(t *testing.T) {
 // Submitting one rendering of the refund form twice (a double click, a
 // resubmitted POST) refunds once: the form's unique_request_id makes the
 // second submit a replay.
-func TestRefundFormIsIdempotent(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardRefundFormIsIdempotent(t *testing.T) {
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_r")
 	h.createOrder(shop, "ord_r_1", "30.00")
-	h.pay(shop, "ord_r_1", cardSuccess)
+	h.pay(shop, "ord_r_1", dashCardSuccess)
 	s := h.login(shop)
 	page := s.get("/dashboard/orders/ord_r_1").want(t, http.StatusOK).Body
 	m := regexp.MustCompile(`name="unique_request_id" value="([^"]+)"`).FindStringSubmatch(page)
@@ -335,8 +336,8 @@ func TestRefundFormIsIdempotent(t *testing.T) {
 }
 
 // Bad filters are refused with the field named, not ignored.
-func TestOrderFiltersValidated(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardOrderFiltersValidated(t *testing.T) {
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_f")
 	s := h.login(shop)
 	for _, tc := range []struct{ query, field string }{
@@ -357,8 +358,8 @@ func TestOrderFiltersValidated(t *testing.T) {
 
 // The order page lists each webhook event of the order with its delivery
 // attempts, and "Send again" delivers it once more.
-func TestOrderWebhookDeliveries(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardOrderWebhookDeliveries(t *testing.T) {
+	h := newDashHarness(t)
 	var received atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		received.Add(1)
@@ -368,12 +369,12 @@ func TestOrderWebhookDeliveries(t *testing.T) {
 	shop := h.createMerchant("shop_w")
 	h.admin(http.MethodPatch, "/merchants/shop_w", map[string]any{"webhook_url": hook.URL + "/hooks"}).want(t, http.StatusOK)
 	h.createOrder(shop, "ord_w_1", "12.00")
-	h.pay(shop, "ord_w_1", cardSuccess)
+	h.pay(shop, "ord_w_1", dashCardSuccess)
 	s := h.login(shop)
 
 	succeeded := regexp.MustCompile(`(?s)data-event-id="([^"]+)">\s*<h3><code>ORDER_SUCCEEDED</code> <span class="status status-delivered">delivered</span>.*?HTTP 200`)
 	var page string
-	waitUntil(t, "ORDER_SUCCEEDED delivered on the order page", func() bool {
+	dashWaitUntil(t, "ORDER_SUCCEEDED delivered on the order page", func() bool {
 		page = s.get("/dashboard/orders/ord_w_1").want(t, http.StatusOK).Body
 		return succeeded.MatchString(page)
 	})
@@ -383,8 +384,8 @@ func TestOrderWebhookDeliveries(t *testing.T) {
 	if res.Code != http.StatusSeeOther || res.Header.Get("Location") != "/dashboard/orders/ord_w_1" {
 		t.Fatalf("resend: %d to %q", res.Code, res.Header.Get("Location"))
 	}
-	waitUntil(t, "the event sent again", func() bool { return received.Load() > before })
-	waitUntil(t, "a second attempt listed", func() bool {
+	dashWaitUntil(t, "the event sent again", func() bool { return received.Load() > before })
+	dashWaitUntil(t, "a second attempt listed", func() bool {
 		page = s.get("/dashboard/orders/ord_w_1").want(t, http.StatusOK).Body
 		_, item, _ := strings.Cut(page, `data-event-id="`+event+`"`)
 		item, _, _ = strings.Cut(item, "</li>")
@@ -392,8 +393,8 @@ func TestOrderWebhookDeliveries(t *testing.T) {
 	})
 }
 
-// waitUntil polls cond for up to 20 seconds.
-func waitUntil(t *testing.T, what string, cond func() bool) {
+// dashWaitUntil polls cond for up to 20 seconds.
+func dashWaitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -406,8 +407,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // The list pages through the orders newest first, each exactly once, and the
 // filters stay on every page.
-func TestOrdersPagination(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardOrdersPagination(t *testing.T) {
+	h := newDashHarness(t)
 	shop := h.createMerchant("shop_pages")
 	for i := range 27 {
 		h.createOrder(shop, fmt.Sprintf("ord_%02d", i), "1.00")

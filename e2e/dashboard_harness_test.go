@@ -1,16 +1,13 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,12 +21,12 @@ import (
 	"switchyard/server/storetest"
 )
 
-const adminToken = "adm_dashboard_test_0123456789"
-
-// harness is the whole application (app.Open, sandbox mode) on a fresh
+// dashHarness is the whole application (app.Open, sandbox mode) on a fresh
 // database, served on a loopback port: the dashboard tests drive it the
-// way a merchant's browser does.
-type harness struct {
+// way a merchant's browser does. Unlike boot's server, its configuration
+// can be changed (an https public URL) and its client sees redirects rather
+// than following them, as the dashboard's POST-redirect-GET is under test.
+type dashHarness struct {
 	t   *testing.T
 	URL string
 	App *app.App
@@ -37,7 +34,9 @@ type harness struct {
 	client *http.Client
 }
 
-func newHarness(t *testing.T, opts ...func(*app.Config)) *harness {
+// newDashHarness boots the app for t, with opts applied to its
+// configuration first, and shuts it down when t ends.
+func newDashHarness(t *testing.T, opts ...func(*app.Config)) *dashHarness {
 	t.Helper()
 	cfg := app.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: storetest.DSN(t), Sandbox: true, AdminToken: adminToken,
@@ -76,20 +75,20 @@ func newHarness(t *testing.T, opts ...func(*app.Config)) *harness {
 		// the listen address.
 		base = "http://" + cfg.Addr
 	}
-	return &harness{t: t, URL: base, App: a, client: &http.Client{
+	return &dashHarness{t: t, URL: base, App: a, client: &http.Client{
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
 
-// response is an HTTP response read whole.
-type response struct {
+// dashResponse is an HTTP response read whole, its body as text.
+type dashResponse struct {
 	Code   int
 	Header http.Header
 	Body   string
 }
 
-func (r response) want(t *testing.T, code int) response {
+func (r dashResponse) want(t *testing.T, code int) dashResponse {
 	t.Helper()
 	if r.Code != code {
 		t.Fatalf("status %d, want %d; body: %.2000s", r.Code, code, r.Body)
@@ -97,7 +96,7 @@ func (r response) want(t *testing.T, code int) response {
 	return r
 }
 
-func (r response) decode(t *testing.T, v any) {
+func (r dashResponse) decode(t *testing.T, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
 		t.Fatalf("decoding %T: %v; body: %s", v, err, r.Body)
@@ -105,7 +104,7 @@ func (r response) decode(t *testing.T, v any) {
 }
 
 // send makes a request with client c; headers are name, value pairs.
-func (h *harness) send(c *http.Client, method, path, contentType, body string, headers ...string) response {
+func (h *dashHarness) send(c *http.Client, method, path, contentType, body string, headers ...string) dashResponse {
 	h.t.Helper()
 	req, err := http.NewRequest(method, h.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -126,11 +125,11 @@ func (h *harness) send(c *http.Client, method, path, contentType, body string, h
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return response{Code: res.StatusCode, Header: res.Header, Body: string(b)}
+	return dashResponse{Code: res.StatusCode, Header: res.Header, Body: string(b)}
 }
 
 // admin calls the admin API with a JSON body (v may be nil).
-func (h *harness) admin(method, path string, v any) response {
+func (h *dashHarness) admin(method, path string, v any) dashResponse {
 	h.t.Helper()
 	body := ""
 	if v != nil {
@@ -144,7 +143,7 @@ func (h *harness) admin(method, path string, v any) response {
 }
 
 // merchantAPI calls the merchant API with an API key and a form body.
-func (h *harness) merchantAPI(apiKey, method, path string, form url.Values) response {
+func (h *dashHarness) merchantAPI(apiKey, method, path string, form url.Values) dashResponse {
 	h.t.Helper()
 	req, err := http.NewRequest(method, h.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -160,21 +159,12 @@ func (h *harness) merchantAPI(apiKey, method, path string, form url.Values) resp
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return response{Code: res.StatusCode, Header: res.Header, Body: string(b)}
-}
-
-// credentials are a merchant's secrets as the admin API returns them.
-type credentials struct {
-	MerchantID        string `json:"merchant_id"`
-	APIKey            string `json:"api_key"`
-	ResponseKey       string `json:"response_key"`
-	DashboardLogin    string `json:"dashboard_login"`
-	DashboardPassword string `json:"dashboard_password"`
+	return dashResponse{Code: res.StatusCode, Header: res.Header, Body: string(b)}
 }
 
 // createMerchant creates a merchant with a sandbox gateway account (every
 // method, INR) through the admin API.
-func (h *harness) createMerchant(id string) credentials {
+func (h *dashHarness) createMerchant(id string) credentials {
 	h.t.Helper()
 	var c credentials
 	h.admin(http.MethodPost, "/merchants", map[string]any{
@@ -191,7 +181,7 @@ func (h *harness) createMerchant(id string) credentials {
 
 // createOrder creates an order over the merchant API and returns its
 // payment link.
-func (h *harness) createOrder(c credentials, orderID, amount string) string {
+func (h *dashHarness) createOrder(c credentials, orderID, amount string) string {
 	h.t.Helper()
 	var out struct {
 		PaymentLinks struct {
@@ -207,28 +197,28 @@ func (h *harness) createOrder(c credentials, orderID, amount string) string {
 	return out.PaymentLinks.Web
 }
 
-// session is a logged-in dashboard client over plain HTTP (cookies kept,
+// dashSession is a logged-in dashboard client over plain HTTP (cookies kept,
 // redirects not followed), for what a browser cannot be made to do: forged
 // cross-site posts, another merchant's ids.
-type session struct {
-	h      *harness
+type dashSession struct {
+	h      *dashHarness
 	client *http.Client
 }
 
-var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+var dashCSRFInput = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 // loginClient is an HTTP client with a cookie jar that does not follow
 // redirects.
-func (h *harness) loginClient() *http.Client {
+func (h *dashHarness) loginClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // login logs c in over HTTP, as the login form does.
-func (h *harness) login(c credentials) *session {
+func (h *dashHarness) login(c credentials) *dashSession {
 	h.t.Helper()
-	s := &session{h: h, client: h.loginClient()}
+	s := &dashSession{h: h, client: h.loginClient()}
 	token := s.csrf("/dashboard")
 	res := s.post("/dashboard", url.Values{"csrf_token": {token}, "login": {c.DashboardLogin}, "password": {c.DashboardPassword}})
 	if res.Code != http.StatusSeeOther || res.Header.Get("Location") != "/dashboard/orders" {
@@ -237,84 +227,66 @@ func (h *harness) login(c credentials) *session {
 	return s
 }
 
-func (s *session) get(path string) response {
+func (s *dashSession) get(path string) dashResponse {
 	s.h.t.Helper()
 	return s.h.send(s.client, http.MethodGet, path, "", "")
 }
 
 // post posts a form from the dashboard's own origin.
-func (s *session) post(path string, form url.Values) response {
+func (s *dashSession) post(path string, form url.Values) dashResponse {
 	s.h.t.Helper()
 	return s.h.send(s.client, http.MethodPost, path, "application/x-www-form-urlencoded", form.Encode(), "Origin", s.h.URL)
 }
 
 // csrf returns the CSRF token of the page at path.
-func (s *session) csrf(path string) string {
+func (s *dashSession) csrf(path string) string {
 	s.h.t.Helper()
 	res := s.get(path).want(s.h.t, http.StatusOK)
-	m := csrfInput.FindStringSubmatch(res.Body)
+	m := dashCSRFInput.FindStringSubmatch(res.Body)
 	if m == nil {
 		s.h.t.Fatalf("no CSRF token on %s", path)
 	}
 	return m[1]
 }
 
-// chromePath finds Chrome or Chromium: $SWITCHYARD_CHROME, else on $PATH.
-func chromePath() string {
-	if p := os.Getenv("SWITCHYARD_CHROME"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// pageProbe runs in every page before its own scripts: it records CSP
-// violations, which checkPage reports.
-const pageProbe = `
+// dashPageProbe runs in every page before its own scripts: it records CSP
+// violations, which dashCheckPage reports.
+const dashPageProbe = `
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });
 `
 
-// browser starts headless Chromium for the test and returns a function
-// giving each subtest a fresh tab (phone-sized: 375 × 740). It skips only
-// when no browser is installed; one that is installed but does not start
-// fails the test.
-func browser(t *testing.T) func(t *testing.T) context.Context {
+// dashBrowser starts headless Chromium (exe, from browserExe) for test t
+// with browserStart, and returns a function giving each subtest a fresh tab
+// (phone-sized: 375 × 740). Call it after newDashHarness, so the browser
+// goes first at cleanup.
+func dashBrowser(t *testing.T, exe string) func(t *testing.T) context.Context {
 	t.Helper()
-	exe := chromePath()
-	if exe == "" {
-		t.Skip("no Chrome/Chromium found (set SWITCHYARD_CHROME)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	bctx, cancelB := chromedp.NewContext(actx)
-	t.Cleanup(cancelB)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("cannot start %s: %v", exe, err)
-	}
+	bctx := browserStart(t, exe)
 	return func(t *testing.T) context.Context {
+		t.Helper()
 		// Each tab is its own browser context: its own cookie jar, so one
 		// subtest's login does not leak into the next.
 		tctx, cancelT := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancelT)
+		// The first run opens the tab and binds its life to tctx: without
+		// a deadline, which applies to the actions only.
+		if err := chromedp.Do(tctx); err != nil {
+			t.Fatalf("opening a tab: %v", err)
+		}
 		ctx, cancelTimeout := context.WithTimeout(tctx, 90*time.Second)
-		t.Cleanup(func() { cancelTimeout(); cancelT() })
-		do(t, ctx, chromedp.EmulateViewport(375, 740), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		t.Cleanup(cancelTimeout)
+		dashDo(t, ctx, chromedp.EmulateViewport(375, 740), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
-				page.AddScriptToEvaluateOnNewDocumentParams{Source: pageProbe})
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: dashPageProbe})
 			return err
 		}))
 		return ctx
 	}
 }
 
-// do runs steps, failing the test with where the page was and what it said.
-func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+// dashDo runs steps, failing the test with where the page was and what it said.
+func dashDo(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
@@ -325,8 +297,8 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	}
 }
 
-// eval evaluates a JS expression in the tab.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+// dashEval evaluates a JS expression in the tab.
+func dashEval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -335,96 +307,70 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// waitFor polls a JS expression until it is truthy, across navigations.
-func waitFor(expr string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			ok, err := chromedp.Evaluate[bool]("!!("+expr+")")(ctx, tg)
-			if err == nil && ok {
-				return chromedp.Void{}, nil
-			}
-			if time.Now().After(deadline) {
-				return chromedp.Void{}, fmt.Errorf("timed out waiting for %s (last error: %v)", expr, err)
-			}
-			select {
-			case <-ctx.Done():
-				return chromedp.Void{}, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-}
-
-// waitPath waits until the tab's location path is path and the page has
+// dashWaitPath waits until the tab's location path is path and the page has
 // loaded.
-func waitPath(path string) chromedp.Action[chromedp.Void] {
-	return waitFor(`location.pathname === ` + jsString(path) + ` && document.readyState === "complete"`)
+func dashWaitPath(path string) chromedp.Action[chromedp.Void] {
+	return browserUntil(`location.pathname === ` + browserJS(path) + ` && document.readyState === "complete"`)
 }
 
-// js runs a JS expression for its effect.
-func js(expr string) chromedp.Action[chromedp.Void] {
+// dashRunJS runs a JS expression for its effect.
+func dashRunJS(expr string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		_, err := chromedp.Evaluate[any](expr)(ctx, tg)
 		return chromedp.Void{}, err
 	}
 }
 
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // loginBrowser logs the tab in through the login form and waits for the
 // landing page (/dashboard/orders).
-func (h *harness) loginBrowser(t *testing.T, ctx context.Context, c credentials) {
+func (h *dashHarness) loginBrowser(t *testing.T, ctx context.Context, c credentials) {
 	t.Helper()
-	do(t, ctx, chromedp.Navigate(h.URL+"/dashboard"),
+	dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard"),
 		chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("login"), c.DashboardLogin),
 		chromedp.SendKeys(chromedp.ID("password"), c.DashboardPassword),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		waitPath("/dashboard/orders"))
+		dashWaitPath("/dashboard/orders"))
 }
 
-// submit clicks a form's submit button and waits for the page that answers.
-func submit(sel string, wantPath string) chromedp.Action[chromedp.Void] {
+// dashSubmit clicks a form's submit button and waits for the page that answers.
+func dashSubmit(sel string, wantPath string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
-		js(`window.__submitted = true`),
+		dashRunJS(`window.__submitted = true`),
 		chromedp.Click(chromedp.CSS(sel)),
-		waitFor(`!window.__submitted && location.pathname === `+jsString(wantPath)+` && document.readyState === "complete"`),
+		browserUntil(`!window.__submitted && location.pathname === `+browserJS(wantPath)+` && document.readyState === "complete"`),
 	)
 }
 
-// checkPage checks what every dashboard page must hold: no CSP violation,
+// dashCheckPage checks what every dashboard page must hold: no CSP violation,
 // nothing wider than the phone-width window, every form control labelled.
-func checkPage(t *testing.T, ctx context.Context) {
+func dashCheckPage(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if v := eval[[]string](t, ctx, `window.__csp`); len(v) > 0 {
+	if v := dashEval[[]string](t, ctx, `window.__csp`); len(v) > 0 {
 		t.Errorf("CSP violations: %v", v)
 	}
-	if w := eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`); !w {
-		t.Errorf("%s is wider than the %dpx window (%dpx): %v", eval[string](t, ctx, `location.pathname`),
-			eval[int](t, ctx, `window.innerWidth`), eval[int](t, ctx, `document.documentElement.scrollWidth`),
-			eval[[]string](t, ctx, `Array.prototype.filter.call(document.querySelectorAll('body *'), function (e) {
+	if w := dashEval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`); !w {
+		t.Errorf("%s is wider than the %dpx window (%dpx): %v", dashEval[string](t, ctx, `location.pathname`),
+			dashEval[int](t, ctx, `window.innerWidth`), dashEval[int](t, ctx, `document.documentElement.scrollWidth`),
+			dashEval[[]string](t, ctx, `Array.prototype.filter.call(document.querySelectorAll('body *'), function (e) {
 				return e.getBoundingClientRect().right > window.innerWidth + 1;
 			}).slice(0, 5).map(function (e) { return e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right); })`))
 	}
-	unlabelled := eval[[]string](t, ctx, `Array.prototype.filter.call(
+	unlabelled := dashEval[[]string](t, ctx, `Array.prototype.filter.call(
 		document.querySelectorAll('input:not([type=hidden]), select, textarea'),
 		function (el) { return !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'); }
 	).map(function (el) { return el.name || el.id; })`)
 	if len(unlabelled) > 0 {
 		t.Errorf("form controls without a label: %v", unlabelled)
 	}
-	if low := eval[[]string](t, ctx, contrastProbe); len(low) > 0 {
+	if low := dashEval[[]string](t, ctx, dashContrastProbe); len(low) > 0 {
 		t.Errorf("text below WCAG AA contrast (4.5:1; 3:1 for large text): %v", low)
 	}
 }
 
-// contrastProbe lists visible text whose colour against its (nearest
+// dashContrastProbe lists visible text whose colour against its (nearest
 // opaque) background is below WCAG AA.
-const contrastProbe = `(function () {
+const dashContrastProbe = `(function () {
 	function rgb(s) { var m = s.match(/[\d.]+/g) || [0, 0, 0, 0]; return m.map(Number); }
 	function lum(c) {
 		var a = c.slice(0, 3).map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });

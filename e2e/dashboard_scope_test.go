@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"net/http"
@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// TestCrossMerchant: ids of another merchant (API keys, webhook events,
+// TestDashboardCrossMerchant: ids of another merchant (API keys, webhook events,
 // gateway accounts) in a URL or form are not found, and nothing of theirs
 // changes; pages show only the logged-in merchant's own things.
-func TestCrossMerchant(t *testing.T) {
-	h := newHarness(t)
+func TestDashboardCrossMerchant(t *testing.T) {
+	h := newDashHarness(t)
 	mine := h.createMerchant("shop_mine")
 	theirs := h.createMerchant("shop_theirs")
 	h.admin(http.MethodPatch, "/merchants/shop_theirs", map[string]any{"webhook_url": "http://127.0.0.1:1/hooks"}).want(t, http.StatusOK)
@@ -60,7 +60,7 @@ func TestCrossMerchant(t *testing.T) {
 		{http.MethodGet, "/dashboard/gateways/no_such_gateway"},
 	} {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
-			var res response
+			var res dashResponse
 			if c.method == http.MethodGet {
 				res = s.get(c.path)
 			} else {

@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"net/http"
@@ -8,13 +8,14 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestRouting: rules are validated per rule, with each rule's problems
+// TestDashboardRouting: rules are validated per rule, with each rule's problems
 // shown in that rule and nothing saved; a valid rule saves; the preview
 // says which gateway a sample payment would get and why, using the form as
 // typed without saving it.
-func TestRouting(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardRouting(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_routing")
 	h.admin(http.MethodPut, "/merchants/shop_routing/gateways/sandbox_b", map[string]any{
 		"connector": "sandbox", "credentials": map[string]string{"processor": "B"},
@@ -36,41 +37,41 @@ func TestRouting(t *testing.T) {
 	}
 	text := func(t *testing.T, sel string) string {
 		t.Helper()
-		return eval[string](t, ctx, `(function () { var e = document.querySelector(`+jsString(sel)+`); return e ? e.textContent.trim() : '<none>'; })()`)
+		return dashEval[string](t, ctx, `(function () { var e = document.querySelector(`+browserJS(sel)+`); return e ? e.textContent.trim() : '<none>'; })()`)
 	}
 
 	t.Run("a valid rule saves", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"))
-		checkPage(t, ctx)
-		do(t, ctx,
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), dashWaitPath("/dashboard/routing"))
+		dashCheckPage(t, ctx)
+		dashDo(t, ctx,
 			chromedp.SendKeys(chromedp.ID("r0_name"), "upi_b"),
 			chromedp.Click(chromedp.ID("r0_pmt_UPI")),
 			chromedp.SetValue(chromedp.ID("r0_action"), "ENFORCE"),
 			chromedp.SendKeys(chromedp.ID("r0_gateways"), "sandbox_b"),
-			submit(`button[value=save]`, "/dashboard/routing"))
-		checkPage(t, ctx)
+			dashSubmit(`button[value=save]`, "/dashboard/routing"))
+		dashCheckPage(t, ctx)
 		if f := text(t, "[role=status]"); f != "Routing saved." {
 			t.Fatalf("flash %q (alert %q)", f, text(t, "[role=alert]"))
 		}
 		if r := stored(t); len(r.Rules) != 1 || r.Rules[0].Name != "upi_b" {
 			t.Errorf("stored %+v", r)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('r0_gateways').value + '|' + document.getElementById('r0_action').value`); v != "sandbox_b|ENFORCE" {
+		if v := dashEval[string](t, ctx, `document.getElementById('r0_gateways').value + '|' + document.getElementById('r0_action').value`); v != "sandbox_b|ENFORCE" {
 			t.Errorf("saved rule shown as %q", v)
 		}
 	})
 
 	t.Run("errors are shown in the rule at fault", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), dashWaitPath("/dashboard/routing"),
 			chromedp.SendKeys(chromedp.ID("r1_name"), "big_cards"),
 			chromedp.SendKeys(chromedp.ID("r1_amount_min"), "500"),
 			chromedp.SendKeys(chromedp.ID("r1_amount_max"), "100"),
 			chromedp.SendKeys(chromedp.ID("r1_currency"), "XYZ"),
 			chromedp.SetValue(chromedp.ID("r1_action"), "PRIORITY"),
 			chromedp.SendKeys(chromedp.ID("r1_gateways"), "nope"),
-			submit(`button[value=save]`, "/dashboard/routing"))
-		checkPage(t, ctx)
-		if n := eval[int](t, ctx, `document.querySelectorAll('#rule-0 .rule-problems li').length`); n != 0 {
+			dashSubmit(`button[value=save]`, "/dashboard/routing"))
+		dashCheckPage(t, ctx)
+		if n := dashEval[int](t, ctx, `document.querySelectorAll('#rule-0 .rule-problems li').length`); n != 0 {
 			t.Errorf("the valid rule shows %d problems", n)
 		}
 		problems := text(t, "#rule-1 .rule-problems")
@@ -82,7 +83,7 @@ func TestRouting(t *testing.T) {
 		if v := text(t, `[id="rules.1.currency-error"]`); v != `unknown currency "XYZ"` {
 			t.Errorf("currency field error %q", v)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('r1_currency').getAttribute('aria-invalid') + ' ' + document.getElementById('r1_currency').value`); v != "true XYZ" {
+		if v := dashEval[string](t, ctx, `document.getElementById('r1_currency').getAttribute('aria-invalid') + ' ' + document.getElementById('r1_currency').value`); v != "true XYZ" {
 			t.Errorf("refused input: %q", v)
 		}
 		if r := stored(t); len(r.Rules) != 1 {
@@ -91,12 +92,12 @@ func TestRouting(t *testing.T) {
 	})
 
 	t.Run("reorder and delete rules", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), dashWaitPath("/dashboard/routing"),
 			chromedp.SendKeys(chromedp.ID("r1_name"), "nb_a"),
 			chromedp.Click(chromedp.ID("r1_pmt_NB")),
 			chromedp.SetValue(chromedp.ID("r1_action"), "PRIORITY"),
 			chromedp.SendKeys(chromedp.ID("r1_gateways"), "sandbox_a"),
-			submit(`button[value=save]`, "/dashboard/routing"))
+			dashSubmit(`button[value=save]`, "/dashboard/routing"))
 		names := func() string {
 			var out []string
 			for _, r := range stored(t).Rules {
@@ -107,21 +108,21 @@ func TestRouting(t *testing.T) {
 		if n := names(); n != "upi_b,nb_a" {
 			t.Fatalf("rules %q (alert %q)", n, text(t, "[role=alert]"))
 		}
-		do(t, ctx, chromedp.SetValue(chromedp.ID("r1_position"), "0"), submit(`button[value=save]`, "/dashboard/routing"))
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("r1_position"), "0"), dashSubmit(`button[value=save]`, "/dashboard/routing"))
 		if n := names(); n != "nb_a,upi_b" {
 			t.Errorf("after moving nb_a first: %q", n)
 		}
-		do(t, ctx, chromedp.Click(chromedp.ID("r0_delete")), submit(`button[value=save]`, "/dashboard/routing"))
+		dashDo(t, ctx, chromedp.Click(chromedp.ID("r0_delete")), dashSubmit(`button[value=save]`, "/dashboard/routing"))
 		if n := names(); n != "upi_b" {
 			t.Errorf("after deleting nb_a: %q", n)
 		}
 	})
 
 	t.Run("preview", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), waitPath("/dashboard/routing"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/routing"), dashWaitPath("/dashboard/routing"),
 			chromedp.SetValue(chromedp.ID("sample_type"), "UPI"),
-			submit(`button[value=preview]`, "/dashboard/routing"))
-		checkPage(t, ctx)
+			dashSubmit(`button[value=preview]`, "/dashboard/routing"))
+		dashCheckPage(t, ctx)
 		if g := text(t, ".preview-gateway"); g != "sandbox_b" {
 			t.Errorf("UPI previewed to %q", g)
 		}
@@ -131,33 +132,33 @@ func TestRouting(t *testing.T) {
 
 		// A draft: priority mode with sandbox_b first, previewed for a
 		// card, not saved.
-		do(t, ctx, chromedp.Click(chromedp.ID("mode_priority")),
+		dashDo(t, ctx, chromedp.Click(chromedp.ID("mode_priority")),
 			chromedp.SetValue(chromedp.ID("priority"), "sandbox_b, sandbox_a"),
 			chromedp.SetValue(chromedp.ID("sample_type"), "CARD"),
-			submit(`button[value=preview]`, "/dashboard/routing"))
+			dashSubmit(`button[value=preview]`, "/dashboard/routing"))
 		if g := text(t, ".preview-gateway"); g != "sandbox_b" {
 			t.Errorf("card previewed to %q", g)
 		}
 		if why := text(t, ".preview-why"); !strings.Contains(why, "PRIORITY_LOGIC") {
 			t.Errorf("why: %q", why)
 		}
-		if c := eval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('.preview-candidates .mono'), function (e) { return e.textContent; }).join(',')`); c != "sandbox_b,sandbox_a" {
+		if c := dashEval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('.preview-candidates .mono'), function (e) { return e.textContent; }).join(',')`); c != "sandbox_b,sandbox_a" {
 			t.Errorf("candidates %q", c)
 		}
-		if !eval[bool](t, ctx, `document.getElementById('mode_priority').checked`) {
+		if !dashEval[bool](t, ctx, `document.getElementById('mode_priority').checked`) {
 			t.Errorf("the draft was not kept in the form")
 		}
 		if r := stored(t); r.Mode != "SUCCESS_RATE" {
 			t.Errorf("preview saved the mode: %+v", r)
 		}
 
-		do(t, ctx, chromedp.SetValue(chromedp.ID("sample_type"), "NB"),
-			submit(`button[value=preview]`, "/dashboard/routing"))
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("sample_type"), "NB"),
+			dashSubmit(`button[value=preview]`, "/dashboard/routing"))
 		if g := text(t, ".preview-gateway"); g != "sandbox_a" {
 			t.Errorf("NB previewed to %q (only sandbox_a takes NB)", g)
 		}
-		do(t, ctx, chromedp.SetValue(chromedp.ID("sample_currency"), "USD"),
-			submit(`button[value=preview]`, "/dashboard/routing"))
+		dashDo(t, ctx, chromedp.SetValue(chromedp.ID("sample_currency"), "USD"),
+			dashSubmit(`button[value=preview]`, "/dashboard/routing"))
 		if g := text(t, ".preview-gateway"); g != "No gateway" {
 			t.Errorf("USD previewed to %q", g)
 		}

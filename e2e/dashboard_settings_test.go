@@ -1,4 +1,4 @@
-package dashboard_test
+package e2e_test
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// merchantSite stands in for the merchant's own web server, where shoppers
+// dashMerchantSite stands in for the merchant's own web server, where shoppers
 // return after paying.
-func merchantSite(t *testing.T) *httptest.Server {
+func dashMerchantSite(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(`<!doctype html><title>Shop</title><p id="shop">Thanks for shopping</p>`))
@@ -24,42 +24,43 @@ func merchantSite(t *testing.T) *httptest.Server {
 	return srv
 }
 
-const payButton = `form[data-method="CARD"] button[type="submit"]`
+const dashPayButton = `form[data-method="CARD"] button[type="submit"]`
 
-// payByCard pays the hosted page the tab is on with a sandbox card that
+// dashPayByCard pays the hosted page the tab is on with a sandbox card that
 // succeeds.
-func payByCard(t *testing.T, ctx context.Context) {
+func dashPayByCard(t *testing.T, ctx context.Context) {
 	t.Helper()
-	do(t, ctx,
-		chromedp.WaitEnabled(chromedp.CSS(payButton)),
+	dashDo(t, ctx,
+		chromedp.WaitEnabled(chromedp.CSS(dashPayButton)),
 		chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
 		chromedp.SendKeys(chromedp.ID("card_exp_month"), "12"),
 		chromedp.SendKeys(chromedp.ID("card_exp_year"), strconv.Itoa(time.Now().Year()%100+3)),
 		chromedp.SendKeys(chromedp.ID("card_security_code"), "123"),
-		chromedp.Click(chromedp.CSS(payButton)))
+		chromedp.Click(chromedp.CSS(dashPayButton)))
 }
 
-// TestSettings: a new Payment Redirect URL saved in the dashboard is where
+// TestDashboardSettings: a new Payment Redirect URL saved in the dashboard is where
 // the next payment lands, with no restart; a bad value is refused next to
 // its field and nothing is saved.
-func TestSettings(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardSettings(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_settings")
-	site := merchantSite(t)
+	site := dashMerchantSite(t)
 	ctx := tab(t)
 	h.loginBrowser(t, ctx, shop)
 
 	t.Run("a bad URL is refused next to its field", func(t *testing.T) {
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), waitPath("/dashboard/settings"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), dashWaitPath("/dashboard/settings"),
 			chromedp.SetValue(chromedp.ID("payment_redirect_url"), "ftp://shop.example/back"),
 			chromedp.SetValue(chromedp.ID("order_timeout_minutes"), "15"),
-			submit(`form button.primary`, "/dashboard/settings"))
-		checkPage(t, ctx)
-		if msg := eval[string](t, ctx, `document.getElementById('payment_redirect_url-error').textContent`); msg != "must be an absolute http or https URL" {
+			dashSubmit(`form button.primary`, "/dashboard/settings"))
+		dashCheckPage(t, ctx)
+		if msg := dashEval[string](t, ctx, `document.getElementById('payment_redirect_url-error').textContent`); msg != "must be an absolute http or https URL" {
 			t.Errorf("field error %q", msg)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('payment_redirect_url').getAttribute('aria-invalid') + ' ' + document.getElementById('payment_redirect_url').value`); v != "true ftp://shop.example/back" {
+		if v := dashEval[string](t, ctx, `document.getElementById('payment_redirect_url').getAttribute('aria-invalid') + ' ' + document.getElementById('payment_redirect_url').value`); v != "true ftp://shop.example/back" {
 			t.Errorf("refused field: %q", v)
 		}
 		var m struct {
@@ -74,95 +75,96 @@ func TestSettings(t *testing.T) {
 
 	t.Run("a new redirect URL is where the next payment lands", func(t *testing.T) {
 		newURL := site.URL + "/checkout/done"
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), waitPath("/dashboard/settings"),
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/settings"), dashWaitPath("/dashboard/settings"),
 			chromedp.SetValue(chromedp.ID("payment_redirect_url"), newURL),
 			chromedp.SetValue(chromedp.ID("webhook_url"), "https://hooks.shop.example/switchyard"),
 			chromedp.SetValue(chromedp.ID("webhook_password"), "hook-secret-1"),
-			submit(`form button.primary`, "/dashboard/settings"))
-		checkPage(t, ctx)
-		if f := eval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Settings saved." {
+			dashSubmit(`form button.primary`, "/dashboard/settings"))
+		dashCheckPage(t, ctx)
+		if f := dashEval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Settings saved." {
 			t.Errorf("flash %q", f)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('payment_redirect_url').value`); v != newURL {
+		if v := dashEval[string](t, ctx, `document.getElementById('payment_redirect_url').value`); v != newURL {
 			t.Errorf("saved URL shown as %q", v)
 		}
-		if v := eval[string](t, ctx, `document.getElementById('webhook_password').value`); v != "" {
+		if v := dashEval[string](t, ctx, `document.getElementById('webhook_password').value`); v != "" {
 			t.Errorf("the webhook password was shown back")
 		}
-		if strings.Contains(eval[string](t, ctx, `document.documentElement.outerHTML`), "hook-secret-1") {
+		if strings.Contains(dashEval[string](t, ctx, `document.documentElement.outerHTML`), "hook-secret-1") {
 			t.Errorf("the webhook password appears in the page")
 		}
 
 		link := h.createOrder(shop, "ord_settings_1", "10.00")
-		do(t, ctx, chromedp.Navigate(link))
-		payByCard(t, ctx)
-		do(t, ctx, waitFor(`location.href.indexOf(`+jsString(newURL+"?")+`) === 0 && document.getElementById('shop')`))
-		q := eval[string](t, ctx, `new URLSearchParams(location.search).get('status') + ' ' + new URLSearchParams(location.search).get('order_id')`)
+		dashDo(t, ctx, chromedp.Navigate(link))
+		dashPayByCard(t, ctx)
+		dashDo(t, ctx, browserUntil(`location.href.indexOf(`+browserJS(newURL+"?")+`) === 0 && document.getElementById('shop')`))
+		q := dashEval[string](t, ctx, `new URLSearchParams(location.search).get('status') + ' ' + new URLSearchParams(location.search).get('order_id')`)
 		if q != "CHARGED ord_settings_1" {
 			t.Errorf("landed with %q", q)
 		}
 	})
 }
 
-// TestPaymentMethods: a method turned off disappears from the hosted page
+// TestDashboardPaymentMethods: a method turned off disappears from the hosted page
 // (and the public list), and comes back when turned on.
-func TestPaymentMethods(t *testing.T) {
-	tab := browser(t)
-	h := newHarness(t)
+func TestDashboardPaymentMethods(t *testing.T) {
+	exe := browserExe(t)
+	h := newDashHarness(t)
+	tab := dashBrowser(t, exe)
 	shop := h.createMerchant("shop_methods")
 	ctx := tab(t)
 	h.loginBrowser(t, ctx, shop)
 	link := h.createOrder(shop, "ord_methods_1", "10.00")
 	hostedHas := func(t *testing.T, method string) bool {
 		t.Helper()
-		do(t, ctx, chromedp.Navigate(link), chromedp.WaitEnabled(chromedp.CSS(payButton)))
-		return eval[bool](t, ctx, `!!document.querySelector('[data-method="`+method+`"]')`)
+		dashDo(t, ctx, chromedp.Navigate(link), chromedp.WaitEnabled(chromedp.CSS(dashPayButton)))
+		return dashEval[bool](t, ctx, `!!document.querySelector('[data-method="`+method+`"]')`)
 	}
 	if !hostedHas(t, "UPI") {
 		t.Fatal("UPI is not on the hosted page to begin with")
 	}
 
-	do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), waitPath("/dashboard/payment-methods"))
-	checkPage(t, ctx)
-	if v := eval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('input[name=payment_methods]:checked'), function (e) { return e.value; }).join(',')`); v != "CARD,UPI,NB,WALLET" {
+	dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), dashWaitPath("/dashboard/payment-methods"))
+	dashCheckPage(t, ctx)
+	if v := dashEval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('input[name=payment_methods]:checked'), function (e) { return e.value; }).join(',')`); v != "CARD,UPI,NB,WALLET" {
 		t.Errorf("checked at first: %q", v)
 	}
-	do(t, ctx, chromedp.Click(chromedp.ID("pm_UPI")), submit(`form button.primary`, "/dashboard/payment-methods"))
-	if f := eval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Payment methods saved." {
+	dashDo(t, ctx, chromedp.Click(chromedp.ID("pm_UPI")), dashSubmit(`form button.primary`, "/dashboard/payment-methods"))
+	if f := dashEval[string](t, ctx, `document.querySelector('[role=status]').textContent`); f != "Payment methods saved." {
 		t.Errorf("flash %q", f)
 	}
-	if eval[bool](t, ctx, `document.getElementById('pm_UPI').checked`) {
+	if dashEval[bool](t, ctx, `document.getElementById('pm_UPI').checked`) {
 		t.Errorf("UPI still checked after saving it off")
 	}
 	if hostedHas(t, "UPI") {
 		t.Errorf("UPI is still on the hosted page")
 	}
-	if !eval[bool](t, ctx, `!!document.querySelector('[data-method="CARD"]')`) {
+	if !dashEval[bool](t, ctx, `!!document.querySelector('[data-method="CARD"]')`) {
 		t.Errorf("cards vanished too")
 	}
 	if body := h.send(h.client, http.MethodGet, "/merchants/shop_methods/paymentmethods", "", "").want(t, http.StatusOK).Body; strings.Contains(body, `"UPI"`) {
 		t.Errorf("the public list still has UPI: %s", body)
 	}
 
-	do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), waitPath("/dashboard/payment-methods"),
-		chromedp.Click(chromedp.ID("pm_UPI")), submit(`form button.primary`, "/dashboard/payment-methods"))
+	dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), dashWaitPath("/dashboard/payment-methods"),
+		chromedp.Click(chromedp.ID("pm_UPI")), dashSubmit(`form button.primary`, "/dashboard/payment-methods"))
 	if !hostedHas(t, "UPI") {
 		t.Errorf("UPI did not come back")
 	}
 
 	t.Run("banks, wallets and card brands", func(t *testing.T) {
 		options := func(method string) string {
-			return eval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('form[data-method="`+method+`"] option, form[data-method="`+method+`"] input[type=radio]'), function (e) { return e.value; }).filter(Boolean).join(',')`)
+			return dashEval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('form[data-method="`+method+`"] option, form[data-method="`+method+`"] input[type=radio]'), function (e) { return e.value; }).filter(Boolean).join(',')`)
 		}
 		hostedHas(t, "NB")
 		if v := options("NB"); !strings.Contains(v, "NB_YESB") {
 			t.Fatalf("the hosted page's banks %q lack NB_YESB to begin with", v)
 		}
-		do(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), waitPath("/dashboard/payment-methods"))
-		checkPage(t, ctx)
-		do(t, ctx, chromedp.Click(chromedp.ID("opt_NB_YESB")), chromedp.Click(chromedp.ID("opt_MOBIKWIK")), chromedp.Click(chromedp.ID("opt_AMEX")),
-			submit(`form button.primary`, "/dashboard/payment-methods"))
-		if eval[bool](t, ctx, `document.getElementById('opt_NB_YESB').checked || !document.getElementById('opt_NB_HDFC').checked`) {
+		dashDo(t, ctx, chromedp.Navigate(h.URL+"/dashboard/payment-methods"), dashWaitPath("/dashboard/payment-methods"))
+		dashCheckPage(t, ctx)
+		dashDo(t, ctx, chromedp.Click(chromedp.ID("opt_NB_YESB")), chromedp.Click(chromedp.ID("opt_MOBIKWIK")), chromedp.Click(chromedp.ID("opt_AMEX")),
+			dashSubmit(`form button.primary`, "/dashboard/payment-methods"))
+		if dashEval[bool](t, ctx, `document.getElementById('opt_NB_YESB').checked || !document.getElementById('opt_NB_HDFC').checked`) {
 			t.Errorf("bank choices not saved as made")
 		}
 		hostedHas(t, "NB")
