@@ -34,6 +34,15 @@ type server struct {
 // it on a free loopback port, and shuts it down when tb ends.
 func boot(tb testing.TB) *server {
 	tb.Helper()
+	// Warnings and errors only: one line per request would bury the test's
+	// own output (and slow the benchmarks).
+	return bootWith(tb, slog.LevelWarn, nil, nil)
+}
+
+// bootWith is boot with the configuration changed by tune, logs at level and
+// above, and prepare (if not nil) run on the opened app before it serves.
+func bootWith(tb testing.TB, level slog.Level, tune func(*app.Config), prepare func(*app.App)) *server {
+	tb.Helper()
 	cfg := app.Config{
 		Addr:        "127.0.0.1:0",
 		DatabaseURL: storetest.DSN(tb),
@@ -41,12 +50,16 @@ func boot(tb testing.TB) *server {
 		AdminToken:  adminToken,
 		MasterKeys:  map[int][]byte{storetest.MasterKeyVersion: storetest.MasterKey()},
 	}
-	// Warnings and errors only: one line per request would bury the test's
-	// own output (and slow the benchmarks).
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if tune != nil {
+		tune(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: level}))
 	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		tb.Fatalf("app.Open: %v", err)
+	}
+	if prepare != nil {
+		prepare(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -5,7 +5,6 @@ package e2e_test
 // controls.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -61,44 +60,11 @@ type moneyServer struct {
 // database clock is a moneyClock and the reconciler's interval is an hour.
 func bootMoney(tb testing.TB) *moneyServer {
 	tb.Helper()
-	cfg := app.Config{
-		Addr:              "127.0.0.1:0",
-		DatabaseURL:       storetest.DSN(tb),
-		Sandbox:           true,
-		AdminToken:        adminToken,
-		MasterKeys:        map[int][]byte{storetest.MasterKeyVersion: storetest.MasterKey()},
-		ReconcileInterval: time.Hour,
-	}
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	a, err := app.Open(context.Background(), cfg, log)
-	if err != nil {
-		tb.Fatalf("app.Open: %v", err)
-	}
 	clock := &moneyClock{}
-	a.DB.Now = clock.now
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	transport := &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100}
-	tb.Cleanup(func() {
-		transport.CloseIdleConnections()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("app.Run still running 30s after its context was cancelled")
-		}
-		if err := a.Close(); err != nil {
-			tb.Errorf("app.Close: %v", err)
-		}
-	})
-	return &moneyServer{
-		server: &server{URL: a.URL(), App: a, client: &http.Client{Transport: transport, Timeout: 30 * time.Second}},
-		clock:  clock,
-	}
+	s := bootWith(tb, slog.LevelError,
+		func(cfg *app.Config) { cfg.ReconcileInterval = time.Hour },
+		func(a *app.App) { a.DB.Now = clock.now })
+	return &moneyServer{server: s, clock: clock}
 }
 
 // moneyNeedMySQL skips a concurrency test on the embedded engine, which

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 
 	"switchyard/server/app"
 	"switchyard/server/pay"
-	"switchyard/server/storetest"
 )
 
 // payoutShop is a merchant with a webhook receiver, talking to the payout
@@ -287,37 +285,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // (short settle checks and stuck thresholds, so tests see them happen).
 func bootPayouts(tb testing.TB, tune func(cfg *app.Config)) *server {
 	tb.Helper()
-	cfg := app.Config{
-		Addr:        "127.0.0.1:0",
-		DatabaseURL: storetest.DSN(tb),
-		Sandbox:     true,
-		AdminToken:  adminToken,
-		MasterKeys:  map[int][]byte{storetest.MasterKeyVersion: storetest.MasterKey()},
-	}
-	tune(&cfg)
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(context.Background(), cfg, log)
-	if err != nil {
-		tb.Fatalf("app.Open: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("app.Run still running 30s after its context was cancelled")
-		}
-		if err := a.Close(); err != nil {
-			tb.Errorf("app.Close: %v", err)
-		}
-	})
-	return &server{URL: a.URL(), App: a, client: &http.Client{Timeout: 30 * time.Second}}
+	return bootWith(tb, slog.LevelWarn, tune, nil)
 }
 
 // forceRail makes a sandbox rail change an attempt's payout later, as real

@@ -6,7 +6,6 @@ package e2e_test
 // the Order Status API and checked against the sandbox's own books.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"switchyard/server/api"
 	"switchyard/server/app"
 	"switchyard/server/orchestrator"
-	"switchyard/server/storetest"
 )
 
 // Sandbox test cards the routing tests pay with.
@@ -64,47 +62,13 @@ type routingServer struct {
 // stays so until the test reconciles.
 func bootRouting(tb testing.TB) *routingServer {
 	tb.Helper()
-	cfg := app.Config{
-		Addr:              "127.0.0.1:0",
-		DatabaseURL:       storetest.DSN(tb),
-		Sandbox:           true,
-		AdminToken:        adminToken,
-		MasterKeys:        map[int][]byte{storetest.MasterKeyVersion: storetest.MasterKey()},
-		ReconcileInterval: time.Hour,
-	}
+	clock := &routingClock{}
 	// Errors only: every fallback logs a warning, and the downtime test
 	// makes dozens.
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	a, err := app.Open(context.Background(), cfg, log)
-	if err != nil {
-		tb.Fatalf("app.Open: %v", err)
-	}
-	clock := &routingClock{}
-	a.DB.Now = clock.now
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	transport := &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100}
-	tb.Cleanup(func() {
-		transport.CloseIdleConnections()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("app.Run still running 30s after its context was cancelled")
-		}
-		if err := a.Close(); err != nil {
-			tb.Errorf("app.Close: %v", err)
-		}
-	})
-	return &routingServer{
-		server: &server{URL: a.URL(), App: a, client: &http.Client{Transport: transport, Timeout: 30 * time.Second}},
-		clock:  clock,
-		slow:   &http.Client{Transport: transport, Timeout: 90 * time.Second},
-	}
+	s := bootWith(tb, slog.LevelError,
+		func(cfg *app.Config) { cfg.ReconcileInterval = time.Hour },
+		func(a *app.App) { a.DB.Now = clock.now })
+	return &routingServer{server: s, clock: clock, slow: &http.Client{Transport: s.client.Transport, Timeout: 90 * time.Second}}
 }
 
 // routingGW is one gateway account of a routing shop and its processor's
