@@ -142,21 +142,6 @@ func nilIfEmpty(s string) *string {
 	return &s
 }
 
-// reportedTxn is the txn whose details the order shows: the order's kept
-// charge (never a conflicted duplicate about to be refunded), else the
-// latest.
-func reportedTxn(txns []*pay.Txn) *pay.Txn {
-	for _, t := range txns {
-		if t.Status == pay.StatusCharged && !t.Conflicted {
-			return t
-		}
-	}
-	if len(txns) == 0 {
-		return nil
-	}
-	return txns[len(txns)-1]
-}
-
 func newOrderTxnJSON(o *pay.Order, t *pay.Txn) *orderTxnJSON {
 	d := t.Details
 	j := &orderTxnJSON{
@@ -209,7 +194,7 @@ func newOrderJSON(o *pay.Order, links orchestrator.PaymentLinks, txns []*pay.Txn
 	if len(o.Metadata) > 0 {
 		j.Metadata = o.Metadata
 	}
-	if t := reportedTxn(txns); t != nil {
+	if t := pay.ReportedTxn(txns); t != nil {
 		j.orderTxnJSON = newOrderTxnJSON(o, t)
 	}
 	return j

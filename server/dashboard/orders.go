@@ -177,7 +177,7 @@ func (s *Server) handleOrders(c echo.Context) error {
 		row := orderRow{OrderID: o.OrderID, URL: orderURL(o.OrderID), Status: string(o.Status),
 			Amount:  formatMoney(o.Amount.Amount, o.Amount.Currency),
 			Created: o.CreatedAt.UTC().Format(timeLayout), Method: "–", Gateway: "–"}
-		if t := reportedTxn(it.Txns); t != nil {
+		if t := pay.ReportedTxn(it.Txns); t != nil {
 			row.Method = methodText(t)
 			row.Gateway = orDash(t.Gateway)
 		}
@@ -199,20 +199,6 @@ func (s *Server) handleOrders(c echo.Context) error {
 
 // orderURL is the dashboard page of an order.
 func orderURL(orderID string) string { return "/dashboard/orders/" + url.PathEscape(orderID) }
-
-// reportedTxn is the txn an order is shown with, as in the Order Status
-// API: its kept charge, else its latest txn; nil without txns.
-func reportedTxn(txns []*pay.Txn) *pay.Txn {
-	for _, t := range txns {
-		if t.Status == pay.StatusCharged && !t.Conflicted {
-			return t
-		}
-	}
-	if len(txns) == 0 {
-		return nil
-	}
-	return txns[len(txns)-1]
-}
 
 // methodText describes a txn's instrument: "CARD VISA ····4242",
 // "UPI success@upi", "NB NB_HDFC".

@@ -129,6 +129,21 @@ func CanMove(from, to Status) bool {
 	return false
 }
 
+// ReportedTxn is the txn whose details an order is shown with (the Order
+// Status API, webhooks, the dashboard): its kept charge (never a conflicted
+// duplicate about to be refunded), else the latest txn; nil without txns.
+func ReportedTxn(txns []*Txn) *Txn {
+	for _, t := range txns {
+		if t.Status == StatusCharged && !t.Conflicted {
+			return t
+		}
+	}
+	if len(txns) == 0 {
+		return nil
+	}
+	return txns[len(txns)-1]
+}
+
 // OrderStatus derives an order's status from its txns (oldest first): any
 // CHARGED txn makes it CHARGED; else a txn in flight makes it that pending
 // status; else the latest failure; else NEW. AUTO_REFUNDED txns don't count

@@ -139,3 +139,26 @@ func TestCardNeverPrintsNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestReportedTxn: an order is shown with its kept charge, never a
+// conflicted duplicate, else with its latest txn.
+func TestReportedTxn(t *testing.T) {
+	failed := &Txn{TxnID: "m-o-1", Status: StatusAuthorizationFailed}
+	kept := &Txn{TxnID: "m-o-2", Status: StatusCharged}
+	duplicate := &Txn{TxnID: "m-o-3", Status: StatusCharged, Conflicted: true}
+	pending := &Txn{TxnID: "m-o-4", Status: StatusPendingVBV}
+	for _, tt := range []struct {
+		name string
+		txns []*Txn
+		want *Txn
+	}{
+		{"no txns", nil, nil},
+		{"only failures: the latest", []*Txn{failed, pending}, pending},
+		{"the kept charge, whatever came after", []*Txn{failed, kept, duplicate, pending}, kept},
+		{"a conflicted charge is not the order's", []*Txn{failed, duplicate, pending}, pending},
+	} {
+		if got := ReportedTxn(tt.txns); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
