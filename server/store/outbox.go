@@ -300,7 +300,11 @@ func (db *DB) RecordDeliveries(ctx context.Context, results []DeliveryResult) er
 			return fmt.Errorf("store.RecordDeliveries(%s): %s without an attempt", r.EventID, r.State)
 		}
 	}
-	return db.Tx(ctx, func(tx *sqlx.Tx, now time.Time) error {
+	// READ COMMITTED, as ClaimEvents: updates that move rows within the
+	// outbox's (state, ...) indexes would otherwise take gap locks there and
+	// stall the outbox inserts of payments in progress (measured: p99 of
+	// those inserts 300 ms under load).
+	return db.readCommittedTx(ctx, func(tx *sqlx.Tx, now time.Time) error {
 		now = now.UTC().Truncate(time.Microsecond)
 		if err := insertDeliveries(ctx, tx, results, now); err != nil {
 			return err
@@ -400,7 +404,7 @@ func (db *DB) ReleaseEvents(ctx context.Context, events []OutboxEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return db.Tx(ctx, func(tx *sqlx.Tx, now time.Time) error {
+	return db.readCommittedTx(ctx, func(tx *sqlx.Tx, now time.Time) error {
 		now = now.UTC().Truncate(time.Microsecond)
 		for _, e := range events {
 			_, err := tx.ExecContext(ctx, `
