@@ -13,6 +13,16 @@ import (
 	"switchyard/server/pay"
 )
 
+// Unified error codes: every connector sorts a failure into one of these, so
+// merchants, routing and the dashboard see one vocabulary across gateways.
+const (
+	UEInstrument  = "UE_1000" // declined for the instrument: issuer, bank, funds, authentication
+	UEConfig      = "UE_2000" // the gateway account's configuration
+	UEGateway     = "UE_3000" // the gateway failed or was unavailable
+	UEIntegration = "UE_4000" // a request the gateway refused as malformed
+	UEUnknown     = "UE_9000" // anything else
+)
+
 // Outcome is a gateway's answer, normalized.
 type Outcome string
 
@@ -79,8 +89,7 @@ type Result struct {
 	// RespCode and RespMessage are the gateway's own.
 	RespCode    string
 	RespMessage string
-	// UnifiedCode classifies failures (UE_1000 instrument, UE_2000
-	// configuration, UE_3000 gateway, UE_4000 integration, UE_9000 other).
+	// UnifiedCode classifies failures: one of the UE* codes.
 	UnifiedCode string
 	// IntentLink is a upi://pay deep link for UPI intent payments.
 	IntentLink string

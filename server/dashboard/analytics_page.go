@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchyard/server/connector"
 	"switchyard/server/pay"
 	"switchyard/server/store"
 )
@@ -26,14 +27,14 @@ import (
 // topFailuresLimit is how many failure reasons the page lists.
 const topFailuresLimit = 10
 
-// unifiedCodeText explains the unified error codes (connector.Result).
+// unifiedCodeText explains the unified error codes to a merchant.
 var unifiedCodeText = map[string]string{
-	"UE_1000": "Declined by the card issuer or bank (instrument)",
-	"UE_2000": "Gateway configuration",
-	"UE_3000": "Gateway error or unavailable",
-	"UE_4000": "Integration error",
-	"UE_9000": "Unknown outcome",
-	"":        "Not classified (abandoned or superseded)",
+	connector.UEInstrument:  "Declined by the card issuer or bank (instrument)",
+	connector.UEConfig:      "Gateway configuration",
+	connector.UEGateway:     "Gateway error or unavailable",
+	connector.UEIntegration: "Integration error",
+	connector.UEUnknown:     "Unknown outcome",
+	"":                      "Not classified (abandoned or superseded)",
 }
 
 // analyticsPage is the data of dashboard_analytics.html.

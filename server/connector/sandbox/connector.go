@@ -22,15 +22,6 @@ import (
 	"switchyard/server/pay"
 )
 
-// Unified error codes the connector sets.
-const (
-	ueInstrument  = "UE_1000"
-	ueConfig      = "UE_2000"
-	ueGateway     = "UE_3000"
-	ueIntegration = "UE_4000"
-	ueUnknown     = "UE_9000"
-)
-
 // Raw codes the connector reports for transport failures.
 const (
 	codeUnreachable = "gateway_unreachable"
@@ -155,7 +146,7 @@ func (c *Connector) Authorize(ctx context.Context, p connector.Payment) connecto
 	body, err := json.Marshal(req)
 	if err != nil {
 		return connector.Result{Outcome: connector.DeclinedHard, RespCode: codeInvalidRequest,
-			RespMessage: "could not encode the payment", UnifiedCode: ueIntegration}
+			RespMessage: "could not encode the payment", UnifiedCode: connector.UEIntegration}
 	}
 	return c.paymentResult(c.call(ctx, http.MethodPost, "/v1/payments", body, p.TxnID))
 }
@@ -338,32 +329,32 @@ func (c *Connector) paymentResult(res callResult) connector.Result {
 	switch {
 	case res.err != nil && !res.written:
 		return connector.Result{Outcome: connector.Unavailable, RespCode: codeUnreachable,
-			RespMessage: "sandbox unreachable: the request was not processed", UnifiedCode: ueGateway}
+			RespMessage: "sandbox unreachable: the request was not processed", UnifiedCode: connector.UEGateway}
 	case res.err != nil:
 		return connector.Result{Outcome: connector.Unknown, RespCode: codeTimeout,
-			RespMessage: "no answer from the sandbox after the request was sent: it may have been processed", UnifiedCode: ueUnknown}
+			RespMessage: "no answer from the sandbox after the request was sent: it may have been processed", UnifiedCode: connector.UEUnknown}
 	case res.status == http.StatusServiceUnavailable:
 		code, msg := res.errorCode(codeProcessorDown)
-		return connector.Result{Outcome: connector.Unavailable, RespCode: code, RespMessage: msg, UnifiedCode: ueGateway}
+		return connector.Result{Outcome: connector.Unavailable, RespCode: code, RespMessage: msg, UnifiedCode: connector.UEGateway}
 	case res.status >= 500:
 		code, msg := res.errorCode(codeInternal)
-		return connector.Result{Outcome: connector.Unknown, RespCode: code, RespMessage: msg, UnifiedCode: ueUnknown}
+		return connector.Result{Outcome: connector.Unknown, RespCode: code, RespMessage: msg, UnifiedCode: connector.UEUnknown}
 	case res.status == http.StatusNotFound:
 		// The sandbox has no record of the payment (payment_not_found), or
 		// no such endpoint: either way nothing was charged.
 		code, msg := res.errorCode("not_found")
-		return connector.Result{Outcome: connector.NotFound, RespCode: code, RespMessage: msg, UnifiedCode: ueGateway}
+		return connector.Result{Outcome: connector.NotFound, RespCode: code, RespMessage: msg, UnifiedCode: connector.UEGateway}
 	case res.status == http.StatusUnauthorized || res.status == http.StatusForbidden:
 		code, msg := res.errorCode(codeUnauthorized)
-		return connector.Result{Outcome: connector.DeclinedHard, RespCode: code, RespMessage: msg, UnifiedCode: ueConfig}
+		return connector.Result{Outcome: connector.DeclinedHard, RespCode: code, RespMessage: msg, UnifiedCode: connector.UEConfig}
 	case res.status >= 400:
 		code, msg := res.errorCode(codeInvalidRequest)
-		return connector.Result{Outcome: connector.DeclinedHard, RespCode: code, RespMessage: msg, UnifiedCode: ueIntegration}
+		return connector.Result{Outcome: connector.DeclinedHard, RespCode: code, RespMessage: msg, UnifiedCode: connector.UEIntegration}
 	}
 	var out paymentResponse
 	if err := json.Unmarshal(res.body, &out); err != nil || out.Status == "" {
 		return connector.Result{Outcome: connector.Unknown, RespCode: codeBadResponse,
-			RespMessage: "unreadable answer from the sandbox", UnifiedCode: ueUnknown}
+			RespMessage: "unreadable answer from the sandbox", UnifiedCode: connector.UEUnknown}
 	}
 	return paymentResult(&out)
 }
@@ -388,16 +379,16 @@ func paymentResult(p *paymentResponse) connector.Result {
 	case statusDeclined, statusFailed:
 		switch {
 		case p.DeclineCode == codeAuthenticationFailed || p.DeclineCode == codeAuthenticationAbandoned:
-			r.Outcome, r.UnifiedCode = connector.AuthenticationFailed, ueInstrument
+			r.Outcome, r.UnifiedCode = connector.AuthenticationFailed, connector.UEInstrument
 		case p.DeclineCode == codeProcessingError:
-			r.Outcome, r.UnifiedCode = connector.DeclinedSoft, ueGateway
+			r.Outcome, r.UnifiedCode = connector.DeclinedSoft, connector.UEGateway
 		case p.Retryable:
-			r.Outcome, r.UnifiedCode = connector.DeclinedSoft, ueInstrument
+			r.Outcome, r.UnifiedCode = connector.DeclinedSoft, connector.UEInstrument
 		default:
-			r.Outcome, r.UnifiedCode = connector.DeclinedHard, ueInstrument
+			r.Outcome, r.UnifiedCode = connector.DeclinedHard, connector.UEInstrument
 		}
 	default:
-		r.Outcome, r.UnifiedCode = connector.Unknown, ueUnknown
+		r.Outcome, r.UnifiedCode = connector.Unknown, connector.UEUnknown
 	}
 	return r
 }
