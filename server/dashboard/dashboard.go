@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
 
 	"switchyard/server/live"
 	"switchyard/server/orchestrator"
@@ -72,6 +73,10 @@ type Server struct {
 	tmpl       *template.Template
 	// webhookClient sends test webhooks; it follows no redirects.
 	webhookClient *http.Client
+	// dummyHash is compared against when a login does not exist, so that
+	// a wrong login takes as long as a wrong password and logins cannot be
+	// enumerated by timing.
+	dummyHash []byte
 }
 
 // New parses the dashboard templates; a missing or broken one is an error.
@@ -81,6 +86,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, db: cfg.DB, log: cfg.Log, hub: cfg.Hub, lockout: cfg.Lockout, sessionTTL: cfg.SessionTTL,
 		webhookClient: webhook.DefaultClient()}
+	var err error
+	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(pay.RandomHex(16)), bcrypt.DefaultCost); err != nil {
+		return nil, fmt.Errorf("dashboard.New: %w", err)
+	}
 	if s.lockout.MaxFailures <= 0 {
 		// Slow enough to stop guessing, short enough that a merchant who
 		// mistyped does not need the operator.
@@ -93,7 +102,6 @@ func New(cfg Config) (*Server, error) {
 		s.origin = strings.ToLower(u.Scheme + "://" + u.Host)
 		s.secure = u.Scheme == "https"
 	}
-	var err error
 	s.tmpl, err = template.New("").Funcs(template.FuncMap{
 		"asset": cfg.AssetURL, "ferr": fieldErr, "invalid": invalidAttrs, "rf": ruleFieldName, "time": formatTime,
 	}).ParseFS(templates.FS, "dashboard_*.html")

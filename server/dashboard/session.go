@@ -42,11 +42,6 @@ const csrfField = "csrf_token"
 // maxLoginLen bounds the login name (merchants.dashboard_login is 64).
 const maxLoginLen = 64
 
-// dummyHash is compared against when a login does not exist, so that a
-// wrong login takes as long as a wrong password and logins cannot be
-// enumerated by timing.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("switchyard-dashboard-dummy"), bcrypt.DefaultCost)
-
 func (s *Server) cookieName(name string) string {
 	if s.secure {
 		return "__Host-" + name
@@ -220,7 +215,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return s.fail(c, err)
 	}
 	if merchantID == "" {
-		hash = string(dummyHash)
+		hash = string(s.dummyHash)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || merchantID == "" {
 		until, err := s.db.RecordDashboardLoginFailure(ctx, login, s.lockout)
