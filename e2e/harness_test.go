@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,32 @@ func boot(tb testing.TB) *server {
 	// Warnings and errors only: one line per request would bury the test's
 	// own output (and slow the benchmarks).
 	return bootWith(tb, slog.LevelWarn, nil, nil)
+}
+
+// testClock is a booted app's database clock, which the router and the
+// reconciler read too: real time plus an offset the test moves forward, so
+// probe pacing and reconciliation delays (a minute, ten days) pass at once.
+// Read from many goroutines, so atomic.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time {
+	return time.Now().UTC().Add(time.Duration(c.offset.Load()))
+}
+
+// advance moves the clock forward by d.
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// bootClocked is boot with two changes made before the app starts serving
+// (so no goroutine of the app reads the clock field while it is replaced):
+// the database clock is a testClock and the reconciler's interval is an
+// hour, so the test runs reconciliation passes itself. It logs errors only.
+func bootClocked(tb testing.TB) (*server, *testClock) {
+	tb.Helper()
+	clock := &testClock{}
+	s := bootWith(tb, slog.LevelError,
+		func(cfg *app.Config) { cfg.ReconcileInterval = time.Hour },
+		func(a *app.App) { a.DB.Now = clock.now })
+	return s, clock
 }
 
 // bootWith is boot with the configuration changed by tune, logs at level and

@@ -13,14 +13,12 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"switchyard/server/api"
-	"switchyard/server/app"
 	"switchyard/server/connector"
 	"switchyard/server/connector/sandbox"
 	"switchyard/server/orchestrator"
@@ -36,34 +34,17 @@ const (
 	moneyCardByRate   = "4111111111111111"
 )
 
-// moneyClock is the booted app's database clock: real time plus an offset the
-// test moves forward, so reconciliation delays (a minute, ten days) pass at
-// once. Read from many goroutines, so atomic.
-type moneyClock struct{ offset atomic.Int64 }
-
-func (c *moneyClock) now() time.Time {
-	return time.Now().UTC().Add(time.Duration(c.offset.Load()))
-}
-
-// advance moves the clock forward by d.
-func (c *moneyClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // moneyServer is a booted Switchyard with a test-controlled clock and no
 // background reconciliation: the test runs Reconcile passes itself.
 type moneyServer struct {
 	*server
-	clock *moneyClock
+	clock *testClock
 }
 
-// bootMoney is boot with two changes made before the app starts serving (so
-// no goroutine of the app reads the clock field while it is replaced): the
-// database clock is a moneyClock and the reconciler's interval is an hour.
+// bootMoney is bootClocked.
 func bootMoney(tb testing.TB) *moneyServer {
 	tb.Helper()
-	clock := &moneyClock{}
-	s := bootWith(tb, slog.LevelError,
-		func(cfg *app.Config) { cfg.ReconcileInterval = time.Hour },
-		func(a *app.App) { a.DB.Now = clock.now })
+	s, clock := bootClocked(tb)
 	return &moneyServer{server: s, clock: clock}
 }
 

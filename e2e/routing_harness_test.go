@@ -15,14 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"switchyard/server/api"
-	"switchyard/server/app"
 	"switchyard/server/orchestrator"
 )
 
@@ -35,39 +33,24 @@ const (
 	routingCardOK = "4242424242424242"
 )
 
-// routingClock is the booted app's database clock, which the router reads
-// too: real time plus an offset the test moves forward, so that probe pacing
-// (10 s and more between probes) passes without waiting.
-type routingClock struct{ offset atomic.Int64 }
-
-func (c *routingClock) now() time.Time {
-	return time.Now().UTC().Add(time.Duration(c.offset.Load()))
-}
-
-func (c *routingClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // routingServer is a booted Switchyard whose clock the test controls and
 // whose reconciler stays idle (a test runs passes itself).
 type routingServer struct {
 	*server
-	clock *routingClock
+	clock *testClock
 	// slow makes requests that may be held by a processor in timeout mode
 	// for the orchestrator's whole gateway timeout (30 s): the harness's
 	// client gives up at 30 s too.
 	slow *http.Client
 }
 
-// bootRouting is boot with a test-controlled clock, set before the app
-// serves, and an hourly reconciler: a txn left AUTHORIZING by a timeout
-// stays so until the test reconciles.
+// bootRouting is bootClocked with a client for slow requests: a txn left
+// AUTHORIZING by a timeout stays so until the test reconciles. Errors only
+// are logged: every fallback logs a warning, and the downtime test makes
+// dozens.
 func bootRouting(tb testing.TB) *routingServer {
 	tb.Helper()
-	clock := &routingClock{}
-	// Errors only: every fallback logs a warning, and the downtime test
-	// makes dozens.
-	s := bootWith(tb, slog.LevelError,
-		func(cfg *app.Config) { cfg.ReconcileInterval = time.Hour },
-		func(a *app.App) { a.DB.Now = clock.now })
+	s, clock := bootClocked(tb)
 	return &routingServer{server: s, clock: clock, slow: &http.Client{Transport: s.client.Transport, Timeout: 90 * time.Second}}
 }
 
