@@ -301,27 +301,6 @@ type refundForm struct {
 	Action, Amount, Refundable, Currency, UniqueRequestID string
 }
 
-// routingRecord is the JSON of pay.Txn.Routing, as the orchestrator writes
-// it.
-type routingRecord struct {
-	Decision struct {
-		Reason     string `json:"reason"`
-		Rule       string `json:"rule"`
-		Probe      bool   `json:"probe"`
-		Candidates []struct {
-			Gateway    string  `json:"gateway"`
-			Score      float64 `json:"score"`
-			Eliminated bool    `json:"eliminated"`
-		} `json:"candidates"`
-	} `json:"decision"`
-	Attempts []struct {
-		Gateway string    `json:"gateway"`
-		Outcome string    `json:"outcome"`
-		Code    string    `json:"code"`
-		At      time.Time `json:"at"`
-	} `json:"attempts"`
-}
-
 func newTxnView(t *pay.Txn) txnView {
 	d := t.Details
 	v := txnView{Seq: t.Seq, TxnID: t.TxnID, Status: string(t.Status), Method: methodText(t), Gateway: orDash(t.Gateway),
@@ -329,10 +308,10 @@ func newTxnView(t *pay.Txn) txnView {
 		Charged:  t.Status == pay.StatusCharged && !t.Conflicted,
 		RespCode: d.RespCode, RespMessage: d.RespMessage, GatewayRef: d.GatewayRef, UnifiedCode: d.UnifiedCode,
 		ErrorCode: t.ErrorCode, ErrorMessage: t.ErrorMessage}
-	var rec routingRecord
+	var rec orchestrator.TxnRouting
 	// A txn whose routing cannot be read still shows everything else.
 	if json.Unmarshal([]byte(t.Routing), &rec) == nil {
-		v.Reason, v.Rule, v.Probe = rec.Decision.Reason, rec.Decision.Rule, rec.Decision.Probe
+		v.Reason, v.Rule, v.Probe = string(rec.Decision.Reason), rec.Decision.Rule, rec.Decision.Probe
 		for _, c := range rec.Decision.Candidates {
 			v.Candidates = append(v.Candidates, candidateView{Gateway: c.Gateway,
 				Score: strconv.FormatFloat(c.Score, 'f', 3, 64), Eliminated: c.Eliminated})

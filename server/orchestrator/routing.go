@@ -12,15 +12,16 @@ import (
 	"switchyard/server/routing"
 )
 
-// routingRecord is what a txn keeps of its routing (pay.Txn.Routing): the
-// decision with its candidates and scores, and every gateway attempt, so the
-// Order Status API and the dashboard can explain where a payment went.
-type routingRecord struct {
-	Decision json.RawMessage  `json:"decision"`
-	Attempts []routingAttempt `json:"attempts"`
+// TxnRouting is what a txn keeps of its routing (pay.Txn.Routing, JSON):
+// the decision with its candidates and scores, and every gateway attempt, so
+// the Order Status API and the dashboard can explain where a payment went.
+type TxnRouting struct {
+	Decision routing.Recorded `json:"decision"`
+	Attempts []RoutingAttempt `json:"attempts"`
 }
 
-type routingAttempt struct {
+// RoutingAttempt is one call to a gateway for a txn and how it ended.
+type RoutingAttempt struct {
 	Gateway string    `json:"gateway"`
 	Outcome string    `json:"outcome"`
 	Code    string    `json:"code,omitempty"`

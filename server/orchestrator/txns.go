@@ -85,11 +85,7 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 	if err != nil {
 		return nil, err
 	}
-	decisionJSON, err := json.Marshal(decision)
-	if err != nil {
-		return nil, err
-	}
-	rec := routingRecord{Decision: decisionJSON, Attempts: []routingAttempt{}}
+	rec := TxnRouting{Decision: decision.Record(), Attempts: []RoutingAttempt{}}
 	account := decision.Primary()
 
 	var txn *pay.Txn
@@ -163,7 +159,7 @@ func (s *Service) StartTxn(ctx context.Context, m *pay.Merchant, orderUUID strin
 			})
 			timeGateway(ctx, start)
 		}
-		rec.Attempts = append(rec.Attempts, routingAttempt{Gateway: account.Name, Outcome: string(res.Outcome), Code: res.RespCode, At: s.db.Now()})
+		rec.Attempts = append(rec.Attempts, RoutingAttempt{Gateway: account.Name, Outcome: string(res.Outcome), Code: res.RespCode, At: s.db.Now()})
 		if res.Outcome != connector.Unavailable || i == decision.N-1 {
 			break
 		}

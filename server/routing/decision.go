@@ -105,22 +105,31 @@ func (d *Decision) Primary() *pay.GatewayAccount {
 	return d.Candidates[0].Account
 }
 
-// MarshalJSON renders the decision for the txn's record (pay.Txn.Routing),
-// scores to 4 decimals.
-func (d Decision) MarshalJSON() ([]byte, error) {
-	type cand struct {
-		Gateway    string  `json:"gateway"`
-		Score      float64 `json:"score"`
-		Eliminated bool    `json:"eliminated,omitempty"`
-	}
-	v := struct {
-		Reason     Reason `json:"reason"`
-		Rule       string `json:"rule,omitempty"`
-		Probe      bool   `json:"probe,omitempty"`
-		Candidates []cand `json:"candidates"`
-	}{Reason: d.Reason, Rule: d.Rule, Probe: d.Probe, Candidates: []cand{}}
-	for _, c := range d.List() {
-		v.Candidates = append(v.Candidates, cand{c.Gateway, math.Round(c.Score*1e4) / 1e4, c.Eliminated})
-	}
-	return json.Marshal(v)
+// Recorded is a decision as a txn's record keeps it (pay.Txn.Routing), for
+// the Order Status API and the dashboard.
+type Recorded struct {
+	Reason     Reason              `json:"reason"`
+	Rule       string              `json:"rule,omitempty"`
+	Probe      bool                `json:"probe,omitempty"`
+	Candidates []RecordedCandidate `json:"candidates"`
 }
+
+// RecordedCandidate is one candidate of a Recorded decision.
+type RecordedCandidate struct {
+	Gateway    string  `json:"gateway"`
+	Score      float64 `json:"score"`
+	Eliminated bool    `json:"eliminated,omitempty"`
+}
+
+// Record returns the decision as a txn's record keeps it, scores to 4
+// decimals.
+func (d *Decision) Record() Recorded {
+	r := Recorded{Reason: d.Reason, Rule: d.Rule, Probe: d.Probe, Candidates: []RecordedCandidate{}}
+	for _, c := range d.List() {
+		r.Candidates = append(r.Candidates, RecordedCandidate{c.Gateway, math.Round(c.Score*1e4) / 1e4, c.Eliminated})
+	}
+	return r
+}
+
+// MarshalJSON renders the decision as Record does.
+func (d Decision) MarshalJSON() ([]byte, error) { return json.Marshal(d.Record()) }
